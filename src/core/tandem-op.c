@@ -110,11 +110,53 @@ tandem_op_new (void)
   return op;
 }
 
+/* json_node_copy() only takes a reference on objects and arrays, so a
+ * copied op would share (and could change) the original's patch. */
+static JsonNode *
+node_deep_copy (JsonNode *node)
+{
+  JsonNode *copy;
+
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObject *object = json_node_get_object (node);
+        JsonObject *object_copy = json_object_new ();
+        g_autoptr(GList) names = json_object_get_members (object);
+
+        for (const GList *l = names; l != NULL; l = l->next)
+          json_object_set_member (object_copy, l->data,
+                                  node_deep_copy (json_object_get_member (object, l->data)));
+        copy = json_node_new (JSON_NODE_OBJECT);
+        json_node_take_object (copy, object_copy);
+        return copy;
+      }
+
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+        JsonArray *array_copy = json_array_sized_new (json_array_get_length (array));
+
+        for (guint i = 0; i < json_array_get_length (array); i++)
+          json_array_add_element (array_copy, node_deep_copy (json_array_get_element (array, i)));
+        copy = json_node_new (JSON_NODE_ARRAY);
+        json_node_take_array (copy, array_copy);
+        return copy;
+      }
+
+    case JSON_NODE_VALUE:
+    case JSON_NODE_NULL:
+    default:
+      return json_node_copy (node);
+    }
+}
+
 static JsonObject *
 object_copy (JsonObject *object)
 {
   g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), object);
-  g_autoptr(JsonNode) copy = json_node_copy (node);
+  g_autoptr(JsonNode) copy = node_deep_copy (node);
 
   return json_object_ref (json_node_get_object (copy));
 }

@@ -1,6 +1,2284 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-#define G_LOG_DOMAIN "tandem-core"
+#define G_LOG_DOMAIN "tandem-store"
 
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#include "tandem-position.h"
 #include "tandem-store.h"
+
+/* "TAND": marks a SQLite file as ours (PRAGMA application_id). */
+#define TANDEM_APPLICATION_ID 0x54414e44
+
+struct _TandemStore
+{
+  GObject     parent_instance;
+
+  sqlite3    *db;
+  char       *path;
+  char       *device_id;
+  GHashTable *statements;   /* SQL literal -> sqlite3_stmt */
+};
+
+G_DEFINE_FINAL_TYPE (TandemStore, tandem_store, G_TYPE_OBJECT)
+
+G_DEFINE_QUARK (tandem-store-error-quark, tandem_store_error)
+
+/* Each entry moves the schema from version N to N + 1. Never edit one that
+ * has shipped: add a new one. */
+static const char *migrations[] = {
+  /* 0 -> 1 */
+  "CREATE TABLE settings ("
+  "  key   TEXT PRIMARY KEY,"
+  "  value TEXT NOT NULL"
+  ") WITHOUT ROWID;"
+  "CREATE TABLE lists ("
+  "  id          TEXT PRIMARY KEY,"
+  "  name        TEXT NOT NULL,"
+  "  position    TEXT NOT NULL,"
+  "  rev         INTEGER NOT NULL DEFAULT 0,"
+  "  updated_at  TEXT,"
+  "  deleted     INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),"
+  "  sync_status TEXT NOT NULL DEFAULT 'pending',"
+  "  base        TEXT"
+  ");"
+  "CREATE TABLE tasks ("
+  "  id          TEXT PRIMARY KEY,"
+  "  list_id     TEXT,"
+  "  title       TEXT NOT NULL,"
+  "  notes       TEXT NOT NULL DEFAULT '',"
+  "  done        INTEGER NOT NULL DEFAULT 0 CHECK (done IN (0, 1)),"
+  "  due         TEXT,"
+  "  priority    INTEGER NOT NULL DEFAULT 0 CHECK (priority BETWEEN 0 AND 3),"
+  "  position    TEXT NOT NULL,"
+  "  tags        TEXT NOT NULL DEFAULT '',"   /* sorted, space-separated: tags hold no spaces */
+  "  rev         INTEGER NOT NULL DEFAULT 0,"
+  "  updated_at  TEXT,"
+  "  deleted     INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),"
+  "  sync_status TEXT NOT NULL DEFAULT 'pending',"
+  "  base        TEXT"                         /* JSON snapshot at rev, NULL if never synced */
+  ");"
+  "CREATE INDEX tasks_in_order ON tasks (list_id, position, id);"
+  "CREATE TABLE comments ("
+  "  id         TEXT PRIMARY KEY,"
+  "  task_id    TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,"
+  "  body       TEXT NOT NULL,"
+  "  device_id  TEXT NOT NULL,"
+  "  created_at TEXT NOT NULL"
+  ");"
+  "CREATE INDEX comments_of_task ON comments (task_id, created_at, id);"
+  "CREATE TABLE outbox ("
+  "  seq        INTEGER PRIMARY KEY AUTOINCREMENT,"
+  "  op_id      TEXT NOT NULL UNIQUE,"
+  "  entity     TEXT NOT NULL,"
+  "  entity_id  TEXT NOT NULL,"
+  "  kind       TEXT NOT NULL,"
+  "  base_rev   INTEGER NOT NULL,"
+  "  patch      TEXT NOT NULL,"
+  "  base       TEXT NOT NULL,"
+  "  created_at TEXT NOT NULL,"
+  "  state      TEXT NOT NULL DEFAULT 'new' CHECK (state IN ('new', 'sent', 'error')),"
+  "  error      TEXT"
+  ");"
+  "CREATE INDEX outbox_of_entity ON outbox (entity_id, seq);"
+  "CREATE TABLE history ("
+  "  id         INTEGER PRIMARY KEY AUTOINCREMENT,"
+  "  entity_id  TEXT NOT NULL,"
+  "  at         TEXT NOT NULL,"
+  "  device_id  TEXT,"
+  "  origin     TEXT NOT NULL,"
+  "  field      TEXT,"
+  "  old_value  TEXT,"
+  "  new_value  TEXT,"
+  "  note       TEXT"
+  ");"
+  "CREATE INDEX history_of_entity ON history (entity_id, id);",
+};
+
+G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == TANDEM_STORE_SCHEMA_VERSION);
+
+#define TASK_COLUMNS \
+  "id, list_id, title, notes, done, due, priority, position, tags, rev, updated_at, deleted, sync_status"
+#define LIST_COLUMNS "id, name, position, rev, updated_at, deleted, sync_status"
+#define OP_COLUMNS \
+  "seq, op_id, entity, entity_id, kind, base_rev, patch, base, created_at, state, error"
+
+void
+tandem_history_entry_free (TandemHistoryEntry *entry)
+{
+  if (entry == NULL)
+    return;
+  g_free (entry->entity_id);
+  g_free (entry->at);
+  g_free (entry->device_id);
+  g_free (entry->origin);
+  g_free (entry->field);
+  g_free (entry->old_value);
+  g_free (entry->new_value);
+  g_free (entry->note);
+  g_free (entry);
+}
+
+static void
+tandem_store_finalize (GObject *object)
+{
+  TandemStore *self = (TandemStore *) object;
+
+  g_clear_pointer (&self->statements, g_hash_table_unref);
+  if (self->db != NULL)
+    sqlite3_close_v2 (self->db);
+  g_free (self->path);
+  g_free (self->device_id);
+
+  G_OBJECT_CLASS (tandem_store_parent_class)->finalize (object);
+}
+
+static void
+tandem_store_class_init (TandemStoreClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = tandem_store_finalize;
+}
+
+static void
+finalize_statement (gpointer stmt)
+{
+  sqlite3_finalize (stmt);
+}
+
+static void
+tandem_store_init (TandemStore *self)
+{
+  /* Keyed by the address of the SQL literal: every query is a constant. */
+  self->statements = g_hash_table_new_full (NULL, NULL, NULL, finalize_statement);
+}
+
+/* Errors */
+
+static gboolean
+set_db_error (TandemStore *self,
+              int          rc,
+              const char  *doing,
+              GError     **error)
+{
+  int code;
+  const char *path = self->path;
+
+  switch (rc & 0xff)
+    {
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_CORRUPT,
+                   "“%s” is not a Tandem database or is damaged (%s); it was left untouched",
+                   path, sqlite3_errstr (rc));
+      return FALSE;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_LOCKED,
+                   "“%s” is in use by another program; close it and try again", path);
+      return FALSE;
+    case SQLITE_FULL:
+      code = TANDEM_STORE_ERROR_IO;
+      g_set_error (error, TANDEM_STORE_ERROR, code,
+                   "The disk holding “%s” is full; nothing was saved", path);
+      return FALSE;
+    default:
+      code = TANDEM_STORE_ERROR_IO;
+      g_set_error (error, TANDEM_STORE_ERROR, code, "Could not %s in “%s”: %s", doing, path,
+                   self->db ? sqlite3_errmsg (self->db) : sqlite3_errstr (rc));
+      return FALSE;
+    }
+}
+
+static gboolean
+not_found (GError    **error,
+           const char *what,
+           const char *id)
+{
+  g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND,
+               "There is no %s with id “%s”", what, id);
+  return FALSE;
+}
+
+static gboolean
+invalid_request (GError    **error,
+                 const char *message)
+{
+  g_set_error_literal (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_INVALID, message);
+  return FALSE;
+}
+
+/* Statements */
+
+static sqlite3_stmt *
+prepare (TandemStore *self,
+         const char  *sql,
+         GError     **error)
+{
+  sqlite3_stmt *stmt = g_hash_table_lookup (self->statements, sql);
+  int rc;
+
+  if (stmt != NULL)
+    {
+      sqlite3_reset (stmt);
+      sqlite3_clear_bindings (stmt);
+      return stmt;
+    }
+
+  rc = sqlite3_prepare_v3 (self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+  if (rc != SQLITE_OK)
+    {
+      set_db_error (self, rc, "prepare a query", error);
+      return NULL;
+    }
+  g_hash_table_insert (self->statements, (gpointer) sql, stmt);
+  return stmt;
+}
+
+static gboolean
+exec (TandemStore *self,
+      const char  *sql,
+      const char  *doing,
+      GError     **error)
+{
+  int rc = sqlite3_exec (self->db, sql, NULL, NULL, NULL);
+
+  if (rc != SQLITE_OK)
+    return set_db_error (self, rc, doing, error);
+  return TRUE;
+}
+
+/* Steps a statement that returns no row. */
+static gboolean
+step_done (TandemStore  *self,
+           sqlite3_stmt *stmt,
+           const char   *doing,
+           GError      **error)
+{
+  int rc = sqlite3_step (stmt);
+
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    return set_db_error (self, rc, doing, error);
+  return TRUE;
+}
+
+static void
+bind_text (sqlite3_stmt *stmt,
+           int           index,
+           const char   *text)
+{
+  if (text == NULL)
+    sqlite3_bind_null (stmt, index);
+  else
+    sqlite3_bind_text (stmt, index, text, -1, SQLITE_TRANSIENT);
+}
+
+static char *
+column_dup (sqlite3_stmt *stmt,
+            int           index)
+{
+  return g_strdup ((const char *) sqlite3_column_text (stmt, index));
+}
+
+static gboolean
+begin (TandemStore *self,
+       GError     **error)
+{
+  return exec (self, "BEGIN IMMEDIATE", "start a change", error);
+}
+
+static gboolean
+commit (TandemStore *self,
+        GError     **error)
+{
+  if (!exec (self, "COMMIT", "save the change", error))
+    {
+      sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+rollback (TandemStore *self)
+{
+  if (!sqlite3_get_autocommit (self->db))
+    sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* JSON helpers */
+
+static char *
+node_to_string (JsonNode *node)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+
+  json_generator_set_root (generator, node);
+  return json_generator_to_data (generator, NULL);
+}
+
+static char *
+object_to_string (JsonObject *object)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), object);
+
+  return node_to_string (node);
+}
+
+static JsonObject *
+object_from_string (const char *text)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonNode *root;
+
+  /* Written by this store; a failure means the file was damaged. */
+  if (text == NULL || !json_parser_load_from_data (parser, text, -1, NULL) ||
+      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return json_object_new ();
+  return json_object_ref (json_node_get_object (root));
+}
+
+/* Settings */
+
+static char *
+get_setting (TandemStore *self,
+             const char  *key,
+             GError     **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT value FROM settings WHERE key = ?", error);
+  char *value = NULL;
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, key);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    value = column_dup (stmt, 0);
+  else if (rc != SQLITE_DONE)
+    set_db_error (self, rc, "read a setting", error);
+  sqlite3_reset (stmt);
+  return value;
+}
+
+static gboolean
+put_setting (TandemStore *self,
+             const char  *key,
+             const char  *value,
+             GError     **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                "INSERT INTO settings (key, value) VALUES (?, ?) "
+                                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                                error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, key);
+  bind_text (stmt, 2, value);
+  return step_done (self, stmt, "save a setting", error);
+}
+
+char *
+tandem_store_get_setting (TandemStore *self,
+                          const char  *key)
+{
+  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
+  g_return_val_if_fail (key != NULL, NULL);
+
+  return get_setting (self, key, NULL);
+}
+
+gboolean
+tandem_store_set_setting (TandemStore *self,
+                          const char  *key,
+                          const char  *value,
+                          GError     **error)
+{
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+  g_return_val_if_fail (key != NULL && value != NULL, FALSE);
+
+  return put_setting (self, key, value, error);
+}
+
+/* Opening */
+
+static gboolean
+pragma_int (TandemStore *self,
+            const char  *sql,
+            gint64      *value,
+            GError     **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2 (self->db, sql, -1, &stmt, NULL);
+
+  if (rc == SQLITE_OK)
+    {
+      rc = sqlite3_step (stmt);
+      if (rc == SQLITE_ROW)
+        {
+          *value = sqlite3_column_int64 (stmt, 0);
+          rc = SQLITE_OK;
+        }
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_OK)
+    return set_db_error (self, rc, "read the database header", error);
+  return TRUE;
+}
+
+/* Creates the file (and its folder) private to the user before SQLite sees
+ * it: the database may hold a sync token. */
+static gboolean
+ensure_private_file (const char *path,
+                     GError    **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  int fd;
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "Could not create the folder “%s”: %s", dir, g_strerror (saved));
+      return FALSE;
+    }
+
+  fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "Could not open “%s”: %s", path, g_strerror (saved));
+      return FALSE;
+    }
+  g_close (fd, NULL);
+  return TRUE;
+}
+
+static gboolean
+check_and_migrate (TandemStore *self,
+                   GError     **error)
+{
+  gint64 version = 0, app_id = 0, n_objects = 0;
+
+  /* Reads only: a foreign or damaged file must not be written to. */
+  if (!pragma_int (self, "PRAGMA user_version", &version, error) ||
+      !pragma_int (self, "PRAGMA application_id", &app_id, error) ||
+      !pragma_int (self, "SELECT count(*) FROM sqlite_master", &n_objects, error))
+    return FALSE;
+
+  if (app_id != TANDEM_APPLICATION_ID && (version != 0 || n_objects != 0 || app_id != 0))
+    {
+      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_CORRUPT,
+                   "“%s” is a database of another program, not Tandem's; it was left untouched",
+                   self->path);
+      return FALSE;
+    }
+  if (version > TANDEM_STORE_SCHEMA_VERSION)
+    {
+      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_TOO_NEW,
+                   "“%s” was written by a newer version of Tandem (schema %" G_GINT64_FORMAT
+                   ", this program knows up to %d); update Tandem to open it",
+                   self->path, version, TANDEM_STORE_SCHEMA_VERSION);
+      return FALSE;
+    }
+
+  if (!exec (self, "PRAGMA journal_mode = WAL", "switch to write-ahead logging", error) ||
+      !exec (self, "PRAGMA synchronous = FULL", "configure durability", error) ||
+      !exec (self, "PRAGMA foreign_keys = ON", "enable foreign keys", error))
+    return FALSE;
+
+  while (version < TANDEM_STORE_SCHEMA_VERSION)
+    {
+      g_autofree char *set_version = NULL;
+
+      if (!begin (self, error))
+        return FALSE;
+      set_version = g_strdup_printf ("PRAGMA user_version = %" G_GINT64_FORMAT ";"
+                                     "PRAGMA application_id = %d;",
+                                     version + 1, TANDEM_APPLICATION_ID);
+      if (!exec (self, migrations[version], "upgrade the database", error) ||
+          !exec (self, set_version, "upgrade the database", error) ||
+          !commit (self, error))
+        {
+          rollback (self);
+          return FALSE;
+        }
+      version++;
+    }
+  return TRUE;
+}
+
+static gboolean
+ensure_device_id (TandemStore *self,
+                  GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  self->device_id = get_setting (self, "device_id", &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (self->device_id == NULL)
+    {
+      self->device_id = tandem_new_id ();
+      if (!put_setting (self, "device_id", self->device_id, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+TandemStore *
+tandem_store_open (const char *path,
+                   GError    **error)
+{
+  g_autoptr(TandemStore) self = NULL;
+  int rc;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  self = g_object_new (TANDEM_TYPE_STORE, NULL);
+  self->path = g_strdup (path);
+
+  if (!ensure_private_file (path, error))
+    return NULL;
+
+  rc = sqlite3_open_v2 (path, &self->db, SQLITE_OPEN_READWRITE, NULL);
+  if (rc != SQLITE_OK)
+    {
+      set_db_error (self, rc, "open the database", error);
+      return NULL;
+    }
+  sqlite3_extended_result_codes (self->db, TRUE);
+  sqlite3_busy_timeout (self->db, 5000);
+
+  if (!check_and_migrate (self, error) || !ensure_device_id (self, error))
+    return NULL;
+
+  return g_steal_pointer (&self);
+}
+
+char *
+tandem_store_default_path (void)
+{
+  const char *env = g_getenv ("TANDEM_DB");
+
+  if (env != NULL && *env != '\0')
+    return g_strdup (env);
+  return g_build_filename (g_get_user_data_dir (), "tandem", "tandem.db", NULL);
+}
+
+const char *
+tandem_store_get_path (TandemStore *self)
+{
+  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
+  return self->path;
+}
+
+const char *
+tandem_store_get_device_id (TandemStore *self)
+{
+  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
+  return self->device_id;
+}
+
+/* Rows */
+
+static char *
+tags_to_column (GPtrArray *tags)
+{
+  GString *str = g_string_new (NULL);
+
+  for (guint i = 0; i < tags->len; i++)
+    {
+      if (i > 0)
+        g_string_append_c (str, ' ');
+      g_string_append (str, g_ptr_array_index (tags, i));
+    }
+  return g_string_free (str, FALSE);
+}
+
+static TandemTask *
+task_from_row (sqlite3_stmt *stmt)
+{
+  TandemTask *task = tandem_task_new ();
+  const char *tags = (const char *) sqlite3_column_text (stmt, 8);
+
+  task->id = column_dup (stmt, 0);
+  task->list_id = column_dup (stmt, 1);
+  g_free (task->title);
+  task->title = column_dup (stmt, 2);
+  g_free (task->notes);
+  task->notes = column_dup (stmt, 3);
+  task->done = sqlite3_column_int (stmt, 4) != 0;
+  task->due = column_dup (stmt, 5);
+  task->priority = sqlite3_column_int (stmt, 6);
+  g_free (task->position);
+  task->position = column_dup (stmt, 7);
+  if (tags != NULL && *tags != '\0')
+    {
+      g_auto(GStrv) split = g_strsplit (tags, " ", -1);
+
+      for (guint i = 0; split[i] != NULL; i++)
+        g_ptr_array_add (task->tags, g_steal_pointer (&split[i]));
+    }
+  task->rev = sqlite3_column_int64 (stmt, 9);
+  task->updated_at = column_dup (stmt, 10);
+  task->deleted = sqlite3_column_int (stmt, 11) != 0;
+  if (!tandem_sync_status_from_string ((const char *) sqlite3_column_text (stmt, 12),
+                                       &task->sync_status))
+    task->sync_status = TANDEM_SYNC_PENDING;
+  return task;
+}
+
+static gboolean
+load_comments (TandemStore *self,
+               TandemTask  *task,
+               GError     **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                "SELECT id, body, device_id, created_at FROM comments "
+                                "WHERE task_id = ? ORDER BY created_at, id",
+                                error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, task->id);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (task->comments,
+                     tandem_comment_new ((const char *) sqlite3_column_text (stmt, 0),
+                                         (const char *) sqlite3_column_text (stmt, 1),
+                                         (const char *) sqlite3_column_text (stmt, 2),
+                                         (const char *) sqlite3_column_text (stmt, 3)));
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    return set_db_error (self, rc, "read comments", error);
+  return TRUE;
+}
+
+/* Loads a task with its comments; NOT_FOUND when there is none. */
+static TandemTask *
+load_task (TandemStore *self,
+           const char  *id,
+           GError     **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ?", error);
+  g_autoptr(TandemTask) task = NULL;
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    task = task_from_row (stmt);
+  sqlite3_reset (stmt);
+
+  if (rc == SQLITE_DONE)
+    {
+      not_found (error, "task", id);
+      return NULL;
+    }
+  if (rc != SQLITE_ROW)
+    {
+      set_db_error (self, rc, "read a task", error);
+      return NULL;
+    }
+  if (!load_comments (self, task, error))
+    return NULL;
+  return g_steal_pointer (&task);
+}
+
+static gboolean
+write_task_row (TandemStore      *self,
+                const TandemTask *task,
+                GError          **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                "INSERT INTO tasks (" TASK_COLUMNS ") "
+                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                                "ON CONFLICT (id) DO UPDATE SET "
+                                "list_id = excluded.list_id, title = excluded.title, "
+                                "notes = excluded.notes, done = excluded.done, due = excluded.due, "
+                                "priority = excluded.priority, position = excluded.position, "
+                                "tags = excluded.tags, rev = excluded.rev, "
+                                "updated_at = excluded.updated_at, deleted = excluded.deleted, "
+                                "sync_status = excluded.sync_status",
+                                error);
+  g_autofree char *tags = NULL;
+
+  if (stmt == NULL)
+    return FALSE;
+  tags = tags_to_column (task->tags);
+  bind_text (stmt, 1, task->id);
+  bind_text (stmt, 2, task->list_id);
+  bind_text (stmt, 3, task->title);
+  bind_text (stmt, 4, task->notes);
+  sqlite3_bind_int (stmt, 5, task->done ? 1 : 0);
+  bind_text (stmt, 6, task->due);
+  sqlite3_bind_int (stmt, 7, task->priority);
+  bind_text (stmt, 8, task->position);
+  bind_text (stmt, 9, tags);
+  sqlite3_bind_int64 (stmt, 10, task->rev);
+  bind_text (stmt, 11, task->updated_at);
+  sqlite3_bind_int (stmt, 12, task->deleted ? 1 : 0);
+  bind_text (stmt, 13, tandem_sync_status_to_string (task->sync_status));
+  return step_done (self, stmt, "save a task", error);
+}
+
+static gboolean
+insert_comment (TandemStore         *self,
+                const char          *task_id,
+                const TandemComment *comment,
+                GError             **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                "INSERT INTO comments (id, task_id, body, device_id, created_at) "
+                                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                                error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, comment->id);
+  bind_text (stmt, 2, task_id);
+  bind_text (stmt, 3, comment->body);
+  bind_text (stmt, 4, comment->device_id);
+  bind_text (stmt, 5, comment->created_at);
+  return step_done (self, stmt, "save a comment", error);
+}
+
+static gboolean
+set_sync_status (TandemStore      *self,
+                 TandemEntity      entity,
+                 const char       *id,
+                 TandemSyncStatus  status,
+                 GError          **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                entity == TANDEM_ENTITY_TASK
+                                  ? "UPDATE tasks SET sync_status = ? WHERE id = ?"
+                                  : "UPDATE lists SET sync_status = ? WHERE id = ?",
+                                error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, tandem_sync_status_to_string (status));
+  bind_text (stmt, 2, id);
+  return step_done (self, stmt, "update the sync state", error);
+}
+
+/* What a record's chip says follows from its ops: parked ones mean error,
+ * any other means pending, none means synced. */
+static gboolean
+refresh_sync_status (TandemStore  *self,
+                     TandemEntity  entity,
+                     const char   *id,
+                     GError      **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                "SELECT count(*), coalesce(sum(state = 'error'), 0) "
+                                "FROM outbox WHERE entity_id = ?",
+                                error);
+  gint64 n_ops, n_parked;
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, id);
+  rc = sqlite3_step (stmt);
+  n_ops = sqlite3_column_int64 (stmt, 0);
+  n_parked = sqlite3_column_int64 (stmt, 1);
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_ROW)
+    return set_db_error (self, rc, "read the outbox", error);
+
+  return set_sync_status (self, entity, id,
+                          n_parked > 0 ? TANDEM_SYNC_ERROR
+                          : n_ops > 0  ? TANDEM_SYNC_PENDING
+                                       : TANDEM_SYNC_SYNCED,
+                          error);
+}
+
+/* History */
+
+static gboolean
+add_history (TandemStore *self,
+             const char  *entity_id,
+             const char  *origin,
+             const char  *device_id,
+             const char  *field,
+             JsonNode    *old_value,
+             JsonNode    *new_value,
+             const char  *note,
+             GError     **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                "INSERT INTO history (entity_id, at, device_id, origin, field, "
+                                "old_value, new_value, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                error);
+  g_autofree char *at = tandem_now_rfc3339 ();
+  g_autofree char *old_text = old_value ? node_to_string (old_value) : NULL;
+  g_autofree char *new_text = new_value ? node_to_string (new_value) : NULL;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, entity_id);
+  bind_text (stmt, 2, at);
+  bind_text (stmt, 3, device_id);
+  bind_text (stmt, 4, origin);
+  bind_text (stmt, 5, field);
+  bind_text (stmt, 6, old_text);
+  bind_text (stmt, 7, new_text);
+  bind_text (stmt, 8, note);
+  return step_done (self, stmt, "record history", error);
+}
+
+/* One history line per field that differs between @before and @after. */
+static gboolean
+add_field_history (TandemStore      *self,
+                   const TandemTask *before,
+                   const TandemTask *after,
+                   GError          **error)
+{
+  for (guint f = 0; f < TANDEM_N_FIELDS; f++)
+    {
+      g_autoptr(JsonNode) old_value = NULL;
+      g_autoptr(JsonNode) new_value = NULL;
+
+      if (f == TANDEM_FIELD_COMMENTS || f == TANDEM_FIELD_DELETED ||
+          tandem_task_field_equal (before, after, f))
+        continue;
+      old_value = tandem_task_get_field (before, f);
+      new_value = tandem_task_get_field (after, f);
+      if (!add_history (self, after->id, "local", self->device_id, tandem_field_name (f),
+                        old_value, new_value, NULL, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Outbox */
+
+static TandemOp *
+op_from_row (sqlite3_stmt *stmt)
+{
+  TandemOp *op = g_new0 (TandemOp, 1);
+
+  op->seq = sqlite3_column_int64 (stmt, 0);
+  op->op_id = column_dup (stmt, 1);
+  tandem_entity_from_string ((const char *) sqlite3_column_text (stmt, 2), &op->entity);
+  op->entity_id = column_dup (stmt, 3);
+  tandem_op_kind_from_string ((const char *) sqlite3_column_text (stmt, 4), &op->kind);
+  op->base_rev = sqlite3_column_int64 (stmt, 5);
+  op->patch = object_from_string ((const char *) sqlite3_column_text (stmt, 6));
+  op->base = object_from_string ((const char *) sqlite3_column_text (stmt, 7));
+  op->created_at = column_dup (stmt, 8);
+  tandem_op_state_from_string ((const char *) sqlite3_column_text (stmt, 9), &op->state);
+  op->error = column_dup (stmt, 10);
+  return op;
+}
+
+static gboolean
+insert_op (TandemStore *self,
+           TandemOp    *op,
+           GError     **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                "INSERT INTO outbox (op_id, entity, entity_id, kind, base_rev, "
+                                "patch, base, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                error);
+  g_autofree char *patch = NULL;
+  g_autofree char *base = NULL;
+
+  if (stmt == NULL)
+    return FALSE;
+  patch = object_to_string (op->patch);
+  base = object_to_string (op->base);
+  bind_text (stmt, 1, op->op_id);
+  bind_text (stmt, 2, tandem_entity_to_string (op->entity));
+  bind_text (stmt, 3, op->entity_id);
+  bind_text (stmt, 4, tandem_op_kind_to_string (op->kind));
+  sqlite3_bind_int64 (stmt, 5, op->base_rev);
+  bind_text (stmt, 6, patch);
+  bind_text (stmt, 7, base);
+  bind_text (stmt, 8, op->created_at);
+  if (!step_done (self, stmt, "queue the change for sync", error))
+    return FALSE;
+  op->seq = sqlite3_last_insert_rowid (self->db);
+  return TRUE;
+}
+
+/* The newest op of a record if it was never sent, so it may still absorb
+ * later changes; NULL otherwise. */
+static TandemOp *
+coalescable_op (TandemStore *self,
+                const char  *entity_id,
+                GError     **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                "SELECT " OP_COLUMNS " FROM outbox WHERE entity_id = ? "
+                                "ORDER BY seq DESC LIMIT 1",
+                                error);
+  TandemOp *op = NULL;
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, entity_id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    op = op_from_row (stmt);
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    set_db_error (self, rc, "read the outbox", error);
+  if (op != NULL && op->state != TANDEM_OP_STATE_NEW)
+    g_clear_pointer (&op, tandem_op_free);
+  return op;
+}
+
+static gboolean
+rewrite_op_payload (TandemStore    *self,
+                    const TandemOp *op,
+                    GError        **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                "UPDATE outbox SET patch = ?, base = ? "
+                                "WHERE seq = ? AND state = 'new'",
+                                error);
+  g_autofree char *patch = NULL;
+  g_autofree char *base = NULL;
+
+  if (stmt == NULL)
+    return FALSE;
+  patch = object_to_string (op->patch);
+  base = object_to_string (op->base);
+  bind_text (stmt, 1, patch);
+  bind_text (stmt, 2, base);
+  sqlite3_bind_int64 (stmt, 3, op->seq);
+  return step_done (self, stmt, "update a queued change", error);
+}
+
+static gboolean
+delete_op (TandemStore *self,
+           gint64       seq,
+           GError     **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "DELETE FROM outbox WHERE seq = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, seq);
+  return step_done (self, stmt, "update the outbox", error);
+}
+
+static TandemOp *
+new_op (TandemStore  *self,
+        TandemEntity  entity,
+        const char   *entity_id,
+        TandemOpKind  kind,
+        gint64        base_rev)
+{
+  TandemOp *op = tandem_op_new ();
+
+  op->op_id = tandem_new_id ();
+  op->device_id = g_strdup (self->device_id);
+  op->entity = entity;
+  op->entity_id = g_strdup (entity_id);
+  op->kind = kind;
+  op->base_rev = base_rev;
+  op->created_at = tandem_now_rfc3339 ();
+  return op;
+}
+
+/* Queues an update of the fields in @patch, whose values before the edit are
+ * in @before. An unsent create/update/restore of the same task absorbs it:
+ * its patch takes the new values, its base keeps the oldest pre-edit value,
+ * and fields edited back to their base value drop out of an update. */
+static gboolean
+queue_task_update (TandemStore      *self,
+                   const TandemTask *before,
+                   JsonObject       *patch,
+                   GError          **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(TandemOp) pending = coalescable_op (self, before->id, &local_error);
+  g_autoptr(TandemOp) op = NULL;
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *value;
+
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  if (pending != NULL && (pending->kind == TANDEM_OP_CREATE || pending->kind == TANDEM_OP_UPDATE ||
+                          pending->kind == TANDEM_OP_RESTORE))
+    {
+      json_object_iter_init (&iter, patch);
+      while (json_object_iter_next (&iter, &name, &value))
+        {
+          TandemField field;
+
+          if (pending->kind != TANDEM_OP_CREATE && !json_object_has_member (pending->base, name))
+            {
+              tandem_field_from_name (name, &field);
+              json_object_set_member (pending->base, name, tandem_task_get_field (before, field));
+            }
+          json_object_set_member (pending->patch, name, json_node_copy (value));
+        }
+
+      if (pending->kind == TANDEM_OP_UPDATE)
+        {
+          g_autoptr(GList) names = json_object_get_members (pending->patch);
+
+          for (GList *l = names; l != NULL; l = l->next)
+            {
+              JsonNode *base_value = json_object_get_member (pending->base, l->data);
+
+              if (base_value != NULL &&
+                  json_node_equal (base_value, json_object_get_member (pending->patch, l->data)))
+                {
+                  json_object_remove_member (pending->patch, l->data);
+                  json_object_remove_member (pending->base, l->data);
+                }
+            }
+          if (json_object_get_size (pending->patch) == 0)
+            return delete_op (self, pending->seq, error);
+        }
+      return rewrite_op_payload (self, pending, error);
+    }
+
+  op = new_op (self, TANDEM_ENTITY_TASK, before->id, TANDEM_OP_UPDATE, before->rev);
+  json_object_iter_init (&iter, patch);
+  while (json_object_iter_next (&iter, &name, &value))
+    {
+      TandemField field;
+
+      tandem_field_from_name (name, &field);
+      json_object_set_member (op->patch, name, json_node_copy (value));
+      json_object_set_member (op->base, name, tandem_task_get_field (before, field));
+    }
+  return insert_op (self, op, error);
+}
+
+/* Queues a tag change; an unsent create takes it into its own tag list. */
+static gboolean
+queue_tag_change (TandemStore      *self,
+                  const TandemTask *before,
+                  const TandemTask *after,
+                  const char       *tag,
+                  TandemOpKind      kind,
+                  GError          **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(TandemOp) pending = coalescable_op (self, before->id, &local_error);
+  g_autoptr(TandemOp) op = NULL;
+
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  if (pending != NULL && pending->kind == TANDEM_OP_CREATE)
+    {
+      json_object_set_member (pending->patch, "tags",
+                              tandem_task_get_field (after, TANDEM_FIELD_TAGS));
+      return rewrite_op_payload (self, pending, error);
+    }
+
+  op = new_op (self, TANDEM_ENTITY_TASK, before->id, kind, before->rev);
+  json_object_set_string_member (op->patch, "tag", tag);
+  return insert_op (self, op, error);
+}
+
+/* Lists, for the list_id checks */
+
+static TandemList *
+list_from_row (sqlite3_stmt *stmt)
+{
+  TandemList *list = g_new0 (TandemList, 1);
+
+  list->id = column_dup (stmt, 0);
+  list->name = column_dup (stmt, 1);
+  list->position = column_dup (stmt, 2);
+  list->rev = sqlite3_column_int64 (stmt, 3);
+  list->updated_at = column_dup (stmt, 4);
+  list->deleted = sqlite3_column_int (stmt, 5) != 0;
+  if (!tandem_sync_status_from_string ((const char *) sqlite3_column_text (stmt, 6),
+                                       &list->sync_status))
+    list->sync_status = TANDEM_SYNC_PENDING;
+  return list;
+}
+
+static TandemList *
+load_list (TandemStore *self,
+           const char  *id,
+           GError     **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT " LIST_COLUMNS " FROM lists WHERE id = ?", error);
+  TandemList *list = NULL;
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    list = list_from_row (stmt);
+  sqlite3_reset (stmt);
+  if (rc == SQLITE_DONE)
+    not_found (error, "list", id);
+  else if (rc != SQLITE_ROW)
+    set_db_error (self, rc, "read a list", error);
+  return list;
+}
+
+/* A task may only be put into a list that exists here and is not deleted. */
+static gboolean
+check_list_id (TandemStore *self,
+               const char  *list_id,
+               GError     **error)
+{
+  g_autoptr(TandemList) list = NULL;
+
+  if (list_id == NULL)
+    return TRUE;
+  if (!tandem_validate_uuid (list_id, error))
+    return FALSE;
+  if (!(list = load_list (self, list_id, error)))
+    return FALSE;
+  if (list->deleted)
+    {
+      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_INVALID,
+                   "The list “%s” is deleted", list->name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The position key after the last task of a list (NULL list: the Inbox). */
+static char *
+position_at_end (TandemStore *self,
+                 const char  *list_id,
+                 GError     **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                "SELECT max(position) FROM tasks WHERE list_id IS ?",
+                                error);
+  g_autofree char *last = NULL;
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, list_id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    last = column_dup (stmt, 0);
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_ROW)
+    {
+      set_db_error (self, rc, "read the list order", error);
+      return NULL;
+    }
+  return tandem_position_between (last, NULL, error);
+}
+
+/* Actions */
+
+typedef gboolean (*TaskAction) (TandemStore *self,
+                                gpointer     data,
+                                GError     **error);
+
+/* Runs @action in one transaction, all or nothing. */
+static gboolean
+in_transaction (TandemStore *self,
+                TaskAction   action,
+                gpointer     data,
+                GError     **error)
+{
+  if (!begin (self, error))
+    return FALSE;
+  if (!action (self, data, error) || !commit (self, error))
+    {
+      rollback (self);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+typedef struct
+{
+  const TandemTask *draft;
+  TandemTask       *created;
+} CreateTask;
+
+static gboolean
+create_task (TandemStore *self,
+             gpointer     data,
+             GError     **error)
+{
+  CreateTask *c = data;
+  const TandemTask *draft = c->draft;
+  g_autoptr(TandemTask) task = tandem_task_new ();
+  g_autoptr(TandemOp) op = NULL;
+
+  if (!tandem_validate_title (draft->title, error) ||
+      !tandem_validate_notes (draft->notes ? draft->notes : "", error) ||
+      (draft->due != NULL && !tandem_validate_date (draft->due, error)) ||
+      !tandem_validate_priority (draft->priority, error) ||
+      !check_list_id (self, draft->list_id, error))
+    return FALSE;
+  for (guint i = 0; i < draft->tags->len; i++)
+    if (!tandem_validate_tag (g_ptr_array_index (draft->tags, i), error))
+      return FALSE;
+  if (draft->tags->len > TANDEM_TAGS_MAX)
+    return invalid_request (error, "Too many tags; a task has at most 64");
+
+  task->id = tandem_new_id ();
+  task->list_id = g_strdup (draft->list_id);
+  g_free (task->title);
+  task->title = g_strdup (draft->title);
+  g_free (task->notes);
+  task->notes = g_strdup (draft->notes ? draft->notes : "");
+  task->done = draft->done;
+  task->due = g_strdup (draft->due);
+  task->priority = draft->priority;
+  for (guint i = 0; i < draft->tags->len; i++)
+    tandem_task_add_tag (task, g_ptr_array_index (draft->tags, i));
+  g_free (task->position);
+  if (!(task->position = position_at_end (self, task->list_id, error)))
+    return FALSE;
+  task->sync_status = TANDEM_SYNC_PENDING;
+
+  op = new_op (self, TANDEM_ENTITY_TASK, task->id, TANDEM_OP_CREATE, 0);
+  for (guint f = 0; f < TANDEM_N_FIELDS; f++)
+    if (tandem_field_is_patchable (f))
+      json_object_set_member (op->patch, tandem_field_name (f), tandem_task_get_field (task, f));
+
+  if (!write_task_row (self, task, error) || !insert_op (self, op, error) ||
+      !add_history (self, task->id, "local", self->device_id, NULL, NULL, NULL, "created", error))
+    return FALSE;
+
+  c->created = g_steal_pointer (&task);
+  return TRUE;
+}
+
+TandemTask *
+tandem_store_create_task (TandemStore      *self,
+                          const TandemTask *draft,
+                          GError          **error)
+{
+  CreateTask c = { draft, NULL };
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
+  g_return_val_if_fail (draft != NULL, NULL);
+
+  if (!in_transaction (self, create_task, &c, error))
+    return NULL;
+  return c.created;
+}
+
+/* Loads a live task for editing. */
+static TandemTask *
+load_live_task (TandemStore *self,
+                const char  *id,
+                GError     **error)
+{
+  TandemTask *task = load_task (self, id, error);
+
+  if (task != NULL && task->deleted)
+    {
+      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_INVALID,
+                   "The task “%s” is in the Trash; restore it first", task->title);
+      tandem_task_free (task);
+      return NULL;
+    }
+  return task;
+}
+
+/* Writes @after as the new row, queues the fields that differ from @before
+ * as one update and records them in history. */
+static gboolean
+save_field_changes (TandemStore      *self,
+                    const TandemTask *before,
+                    TandemTask       *after,
+                    GError          **error)
+{
+  g_autoptr(JsonObject) patch = json_object_new ();
+
+  for (guint f = 0; f < TANDEM_N_FIELDS; f++)
+    {
+      if (!tandem_field_is_patchable (f) || f == TANDEM_FIELD_TAGS ||
+          tandem_task_field_equal (before, after, f))
+        continue;
+      json_object_set_member (patch, tandem_field_name (f), tandem_task_get_field (after, f));
+    }
+  if (json_object_get_size (patch) == 0)
+    return TRUE;
+
+  after->sync_status = TANDEM_SYNC_PENDING;
+  return write_task_row (self, after, error) &&
+         queue_task_update (self, before, patch, error) &&
+         refresh_sync_status (self, TANDEM_ENTITY_TASK, after->id, error) &&
+         add_field_history (self, before, after, error);
+}
+
+typedef struct
+{
+  const char *id;
+  JsonObject *changes;
+} UpdateTask;
+
+static gboolean
+update_task (TandemStore *self,
+             gpointer     data,
+             GError     **error)
+{
+  UpdateTask *u = data;
+  g_autoptr(TandemTask) before = load_live_task (self, u->id, error);
+  g_autoptr(TandemTask) after = NULL;
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *value;
+
+  if (before == NULL)
+    return FALSE;
+
+  after = tandem_task_copy (before);
+  json_object_iter_init (&iter, u->changes);
+  while (json_object_iter_next (&iter, &name, &value))
+    {
+      TandemField field;
+
+      if (!tandem_field_from_name (name, &field) || !tandem_field_is_patchable (field) ||
+          field == TANDEM_FIELD_TAGS)
+        {
+          g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_INVALID,
+                       "“%s” cannot be changed this way", name);
+          return FALSE;
+        }
+      if (!tandem_task_set_field (after, field, value, error))
+        return FALSE;
+    }
+  if (!tandem_task_field_equal (before, after, TANDEM_FIELD_LIST_ID) &&
+      !check_list_id (self, after->list_id, error))
+    return FALSE;
+
+  return save_field_changes (self, before, after, error);
+}
+
+gboolean
+tandem_store_update_task (TandemStore *self,
+                          const char  *id,
+                          JsonObject  *changes,
+                          GError     **error)
+{
+  UpdateTask u = { id, changes };
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+  g_return_val_if_fail (id != NULL, FALSE);
+  g_return_val_if_fail (changes != NULL, FALSE);
+
+  return in_transaction (self, update_task, &u, error);
+}
+
+typedef struct
+{
+  const char        *id;
+  const char *const *add;
+  const char *const *remove;
+} ChangeTags;
+
+static gboolean
+change_tags (TandemStore *self,
+             gpointer     data,
+             GError     **error)
+{
+  ChangeTags *c = data;
+  g_autoptr(TandemTask) before = load_live_task (self, c->id, error);
+  g_autoptr(TandemTask) after = NULL;
+
+  if (before == NULL)
+    return FALSE;
+  after = tandem_task_copy (before);
+  after->sync_status = TANDEM_SYNC_PENDING;
+
+  for (guint i = 0; c->add != NULL && c->add[i] != NULL; i++)
+    if (!tandem_validate_tag (c->add[i], error))
+      return FALSE;
+  for (guint i = 0; c->remove != NULL && c->remove[i] != NULL; i++)
+    if (!tandem_validate_tag (c->remove[i], error))
+      return FALSE;
+
+  for (guint i = 0; c->add != NULL && c->add[i] != NULL; i++)
+    {
+      g_autoptr(TandemTask) step = tandem_task_copy (after);
+
+      if (!tandem_task_add_tag (after, c->add[i]))
+        continue;
+      if (after->tags->len > TANDEM_TAGS_MAX)
+        return invalid_request (error, "Too many tags; a task has at most 64");
+      if (!queue_tag_change (self, step, after, c->add[i], TANDEM_OP_TAG_ADD, error))
+        return FALSE;
+    }
+  for (guint i = 0; c->remove != NULL && c->remove[i] != NULL; i++)
+    {
+      g_autoptr(TandemTask) step = tandem_task_copy (after);
+
+      if (!tandem_task_remove_tag (after, c->remove[i]))
+        continue;
+      if (!queue_tag_change (self, step, after, c->remove[i], TANDEM_OP_TAG_REMOVE, error))
+        return FALSE;
+    }
+
+  if (tandem_task_field_equal (before, after, TANDEM_FIELD_TAGS))
+    return TRUE;
+  return write_task_row (self, after, error) &&
+         refresh_sync_status (self, TANDEM_ENTITY_TASK, after->id, error) &&
+         add_field_history (self, before, after, error);
+}
+
+gboolean
+tandem_store_change_tags (TandemStore       *self,
+                          const char        *id,
+                          const char *const *add,
+                          const char *const *remove,
+                          GError           **error)
+{
+  ChangeTags c = { id, add, remove };
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+  g_return_val_if_fail (id != NULL, FALSE);
+
+  return in_transaction (self, change_tags, &c, error);
+}
+
+typedef struct
+{
+  const char *id;
+  const char *body;
+  char       *comment_id;
+} AddComment;
+
+static gboolean
+add_comment (TandemStore *self,
+             gpointer     data,
+             GError     **error)
+{
+  AddComment *a = data;
+  g_autoptr(TandemTask) task = load_live_task (self, a->id, error);
+  g_autoptr(TandemComment) comment = NULL;
+  g_autoptr(TandemOp) op = NULL;
+  g_autoptr(JsonNode) body = NULL;
+
+  if (task == NULL || !tandem_validate_comment (a->body, error))
+    return FALSE;
+
+  op = new_op (self, TANDEM_ENTITY_TASK, task->id, TANDEM_OP_COMMENT_ADD, task->rev);
+  comment = tandem_comment_new (NULL, a->body, self->device_id, op->created_at);
+  comment->id = tandem_new_id ();
+  json_object_set_string_member (op->patch, "comment_id", comment->id);
+  json_object_set_string_member (op->patch, "body", comment->body);
+  body = json_node_init_string (json_node_alloc (), comment->body);
+
+  if (!insert_comment (self, task->id, comment, error) || !insert_op (self, op, error) ||
+      !refresh_sync_status (self, TANDEM_ENTITY_TASK, task->id, error) ||
+      !add_history (self, task->id, "local", self->device_id, "comments", NULL, body,
+                    "commented", error))
+    return FALSE;
+
+  a->comment_id = g_strdup (comment->id);
+  return TRUE;
+}
+
+char *
+tandem_store_add_comment (TandemStore *self,
+                          const char  *id,
+                          const char  *body,
+                          GError     **error)
+{
+  AddComment a = { id, body, NULL };
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+
+  if (!in_transaction (self, add_comment, &a, error))
+    {
+      g_free (a.comment_id);
+      return NULL;
+    }
+  return a.comment_id;
+}
+
+typedef struct
+{
+  const char *id;
+  gboolean    deleted;
+} SetDeleted;
+
+static gboolean
+set_deleted (TandemStore *self,
+             gpointer     data,
+             GError     **error)
+{
+  SetDeleted *s = data;
+  g_autoptr(TandemTask) task = load_task (self, s->id, error);
+  g_autoptr(TandemOp) op = NULL;
+
+  if (task == NULL)
+    return FALSE;
+  if (task->deleted == s->deleted)
+    {
+      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_INVALID,
+                   s->deleted ? "The task “%s” is already in the Trash"
+                              : "The task “%s” is not in the Trash",
+                   task->title);
+      return FALSE;
+    }
+
+  task->deleted = s->deleted;
+  task->sync_status = TANDEM_SYNC_PENDING;
+  op = new_op (self, TANDEM_ENTITY_TASK, task->id,
+               s->deleted ? TANDEM_OP_DELETE : TANDEM_OP_RESTORE, task->rev);
+
+  return write_task_row (self, task, error) && insert_op (self, op, error) &&
+         refresh_sync_status (self, TANDEM_ENTITY_TASK, task->id, error) &&
+         add_history (self, task->id, "local", self->device_id, NULL, NULL, NULL,
+                      s->deleted ? "deleted" : "restored", error);
+}
+
+gboolean
+tandem_store_delete_task (TandemStore *self,
+                          const char  *id,
+                          GError     **error)
+{
+  SetDeleted s = { id, TRUE };
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+  g_return_val_if_fail (id != NULL, FALSE);
+
+  return in_transaction (self, set_deleted, &s, error);
+}
+
+gboolean
+tandem_store_restore_task (TandemStore *self,
+                           const char  *id,
+                           GError     **error)
+{
+  SetDeleted s = { id, FALSE };
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+  g_return_val_if_fail (id != NULL, FALSE);
+
+  return in_transaction (self, set_deleted, &s, error);
+}
+
+typedef struct
+{
+  const char *id;
+  const char *before_id;
+  const char *after_id;
+} MoveTask;
+
+/* The nearest position of a live task in @list_id strictly on one side of
+ * @key (ties by id), skipping @skip_id; NULL at the end of the list. */
+static gboolean
+neighbour_position (TandemStore *self,
+                    const char  *list_id,
+                    const TandemTask *anchor,
+                    gboolean     before,
+                    const char  *skip_id,
+                    char       **position,
+                    GError     **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                before
+                                  ? "SELECT position FROM tasks WHERE list_id IS ?1 AND deleted = 0 "
+                                    "AND id != ?4 AND position < ?2 "
+                                    "ORDER BY position DESC, id DESC LIMIT 1"
+                                  : "SELECT position FROM tasks WHERE list_id IS ?1 AND deleted = 0 "
+                                    "AND id != ?4 AND position > ?2 "
+                                    "ORDER BY position, id LIMIT 1",
+                                error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, list_id);
+  bind_text (stmt, 2, anchor->position);
+  bind_text (stmt, 4, skip_id);
+  rc = sqlite3_step (stmt);
+  *position = rc == SQLITE_ROW ? column_dup (stmt, 0) : NULL;
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return set_db_error (self, rc, "read the list order", error);
+  return TRUE;
+}
+
+static gboolean
+move_task (TandemStore *self,
+           gpointer     data,
+           GError     **error)
+{
+  MoveTask *m = data;
+  const char *anchor_id = m->before_id ? m->before_id : m->after_id;
+  g_autoptr(TandemTask) before = load_live_task (self, m->id, error);
+  g_autoptr(TandemTask) anchor = NULL;
+  g_autoptr(TandemTask) after = NULL;
+  g_autofree char *neighbour = NULL;
+  g_autofree char *position = NULL;
+
+  if (before == NULL || !(anchor = load_live_task (self, anchor_id, error)))
+    return FALSE;
+  if (g_strcmp0 (before->id, anchor->id) == 0)
+    return invalid_request (error, "A task cannot be moved next to itself");
+
+  /* Positions that tie (two devices made the same key) are skipped over, so
+   * the new key always lands strictly on the requested side. */
+  if (!neighbour_position (self, anchor->list_id, anchor, m->before_id != NULL, m->id,
+                           &neighbour, error))
+    return FALSE;
+  position = m->before_id ? tandem_position_between (neighbour, anchor->position, error)
+                          : tandem_position_between (anchor->position, neighbour, error);
+  if (position == NULL)
+    return FALSE;
+
+  after = tandem_task_copy (before);
+  g_free (after->position);
+  after->position = g_steal_pointer (&position);
+  g_free (after->list_id);
+  after->list_id = g_strdup (anchor->list_id);
+  return save_field_changes (self, before, after, error);
+}
+
+gboolean
+tandem_store_move_task (TandemStore *self,
+                        const char  *id,
+                        const char  *before_id,
+                        const char  *after_id,
+                        GError     **error)
+{
+  MoveTask m = { id, before_id, after_id };
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+  g_return_val_if_fail (id != NULL, FALSE);
+  g_return_val_if_fail ((before_id == NULL) != (after_id == NULL), FALSE);
+
+  return in_transaction (self, move_task, &m, error);
+}
+
+/* Reading */
+
+char *
+tandem_store_resolve_task_id (TandemStore *self,
+                              const char  *id_or_prefix,
+                              GError     **error)
+{
+  g_autofree char *upper = NULL;
+  g_autofree char *found = NULL;
+  sqlite3_stmt *stmt;
+  gsize len;
+  int rc, n = 0;
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
+  g_return_val_if_fail (id_or_prefix != NULL, NULL);
+
+  len = strlen (id_or_prefix);
+  if (len < 4 || len > 36 || strspn (id_or_prefix, "0123456789abcdef-") != len)
+    {
+      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND,
+                   "“%s” is not a task id (a UUID, or at least its first 4 characters)",
+                   id_or_prefix);
+      return NULL;
+    }
+
+  /* Ids are lowercase hex and '-'; every id with the prefix sorts below
+   * the prefix followed by 'g'. */
+  upper = g_strconcat (id_or_prefix, "g", NULL);
+  if (!(stmt = prepare (self, "SELECT id FROM tasks WHERE id >= ? AND id < ? ORDER BY id LIMIT 2",
+                        error)))
+    return NULL;
+  bind_text (stmt, 1, id_or_prefix);
+  bind_text (stmt, 2, upper);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      if (n++ == 0)
+        found = column_dup (stmt, 0);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (self, rc, "look up a task", error);
+      return NULL;
+    }
+  if (n == 0)
+    {
+      not_found (error, "task", id_or_prefix);
+      return NULL;
+    }
+  if (n > 1)
+    {
+      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND,
+                   "“%s” matches more than one task; give more of the id", id_or_prefix);
+      return NULL;
+    }
+  return g_steal_pointer (&found);
+}
+
+TandemTask *
+tandem_store_get_task (TandemStore *self,
+                       const char  *id,
+                       GError     **error)
+{
+  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+
+  return load_task (self, id, error);
+}
+
+GPtrArray *
+tandem_store_list_tasks (TandemStore     *self,
+                         TandemTaskQuery  query,
+                         GError         **error)
+{
+  static const char *sql[] = {
+    [TANDEM_TASK_QUERY_LIVE] = "SELECT " TASK_COLUMNS " FROM tasks WHERE deleted = 0 "
+                               "ORDER BY list_id, position, id",
+    [TANDEM_TASK_QUERY_ALL] = "SELECT " TASK_COLUMNS " FROM tasks ORDER BY list_id, position, id",
+    [TANDEM_TASK_QUERY_DELETED] = "SELECT " TASK_COLUMNS " FROM tasks WHERE deleted = 1 "
+                                  "ORDER BY list_id, position, id",
+  };
+  g_autoptr(GPtrArray) tasks = NULL;
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
+  g_return_val_if_fail (query < G_N_ELEMENTS (sql), NULL);
+
+  if (!(stmt = prepare (self, sql[query], error)))
+    return NULL;
+  tasks = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_task_free);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (tasks, task_from_row (stmt));
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (self, rc, "read tasks", error);
+      return NULL;
+    }
+  return g_steal_pointer (&tasks);
+}
+
+/* Base snapshots are stored as {"rev", "updated_at", field: value...}. */
+static char *
+snapshot_to_string (const TandemTask *task)
+{
+  g_autoptr(JsonObject) object = json_object_new ();
+
+  json_object_set_int_member (object, "rev", task->rev);
+  if (task->updated_at != NULL)
+    json_object_set_string_member (object, "updated_at", task->updated_at);
+  for (guint f = 0; f < TANDEM_N_FIELDS; f++)
+    json_object_set_member (object, tandem_field_name (f), tandem_task_get_field (task, f));
+  return object_to_string (object);
+}
+
+static TandemTask *
+snapshot_from_string (const char *id,
+                      const char *text)
+{
+  g_autoptr(JsonObject) object = object_from_string (text);
+  TandemTask *task = tandem_task_new ();
+
+  task->id = g_strdup (id);
+  task->rev = json_object_get_int_member_with_default (object, "rev", 0);
+  task->updated_at = g_strdup (json_object_get_string_member_with_default (object, "updated_at",
+                                                                           NULL));
+  for (guint f = 0; f < TANDEM_N_FIELDS; f++)
+    {
+      JsonNode *value = json_object_get_member (object, tandem_field_name (f));
+
+      if (value == NULL)
+        continue;
+      if (f == TANDEM_FIELD_COMMENTS)
+        {
+          JsonArray *array = json_node_get_array (value);
+
+          for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
+            {
+              JsonObject *c = json_array_get_object_element (array, i);
+
+              tandem_task_add_comment (
+                task, tandem_comment_new (json_object_get_string_member (c, "id"),
+                                          json_object_get_string_member (c, "body"),
+                                          json_object_get_string_member (c, "device_id"),
+                                          json_object_get_string_member (c, "created_at")));
+            }
+        }
+      else
+        tandem_task_set_field (task, f, value, NULL);
+    }
+  task->sync_status = TANDEM_SYNC_SYNCED;
+  return task;
+}
+
+TandemTask *
+tandem_store_get_task_base (TandemStore *self,
+                            const char  *id,
+                            GError     **error)
+{
+  sqlite3_stmt *stmt;
+  TandemTask *base = NULL;
+  int rc;
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+
+  if (!(stmt = prepare (self, "SELECT base FROM tasks WHERE id = ?", error)))
+    return NULL;
+  bind_text (stmt, 1, id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
+    base = snapshot_from_string (id, (const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_reset (stmt);
+  if (rc == SQLITE_DONE)
+    not_found (error, "task", id);
+  else if (rc != SQLITE_ROW)
+    set_db_error (self, rc, "read a task", error);
+  return base;
+}
+
+/* Lists */
+
+typedef struct
+{
+  const char *name;
+  TandemList *created;
+} CreateList;
+
+static gboolean
+create_list (TandemStore *self,
+             gpointer     data,
+             GError     **error)
+{
+  CreateList *c = data;
+  sqlite3_stmt *stmt;
+  g_autoptr(TandemList) list = tandem_list_new ();
+  g_autoptr(TandemOp) op = NULL;
+  g_autofree char *last = NULL;
+  int rc;
+
+  if (!tandem_validate_list_name (c->name, error))
+    return FALSE;
+  if (!(stmt = prepare (self, "SELECT max(position) FROM lists", error)))
+    return FALSE;
+  rc = sqlite3_step (stmt);
+  last = rc == SQLITE_ROW ? column_dup (stmt, 0) : NULL;
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_ROW)
+    return set_db_error (self, rc, "read lists", error);
+
+  list->id = tandem_new_id ();
+  g_free (list->name);
+  list->name = g_strdup (c->name);
+  g_free (list->position);
+  if (!(list->position = tandem_position_between (last, NULL, error)))
+    return FALSE;
+
+  if (!(stmt = prepare (self,
+                        "INSERT INTO lists (id, name, position, sync_status) "
+                        "VALUES (?, ?, ?, 'pending')",
+                        error)))
+    return FALSE;
+  bind_text (stmt, 1, list->id);
+  bind_text (stmt, 2, list->name);
+  bind_text (stmt, 3, list->position);
+  if (!step_done (self, stmt, "save a list", error))
+    return FALSE;
+
+  op = new_op (self, TANDEM_ENTITY_LIST, list->id, TANDEM_OP_CREATE, 0);
+  json_object_set_string_member (op->patch, "name", list->name);
+  json_object_set_string_member (op->patch, "position", list->position);
+  if (!insert_op (self, op, error) ||
+      !add_history (self, list->id, "local", self->device_id, NULL, NULL, NULL, "created", error))
+    return FALSE;
+
+  c->created = g_steal_pointer (&list);
+  return TRUE;
+}
+
+TandemList *
+tandem_store_create_list (TandemStore *self,
+                          const char  *name,
+                          GError     **error)
+{
+  CreateList c = { name, NULL };
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  if (!in_transaction (self, create_list, &c, error))
+    return NULL;
+  return c.created;
+}
+
+TandemList *
+tandem_store_get_list (TandemStore *self,
+                       const char  *id,
+                       GError     **error)
+{
+  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+
+  return load_list (self, id, error);
+}
+
+GPtrArray *
+tandem_store_list_lists (TandemStore *self,
+                         GError     **error)
+{
+  g_autoptr(GPtrArray) lists = NULL;
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
+
+  if (!(stmt = prepare (self,
+                        "SELECT " LIST_COLUMNS " FROM lists WHERE deleted = 0 "
+                        "ORDER BY position, id",
+                        error)))
+    return NULL;
+  lists = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_list_free);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (lists, list_from_row (stmt));
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (self, rc, "read lists", error);
+      return NULL;
+    }
+  return g_steal_pointer (&lists);
+}
+
+/* Outbox API */
+
+GPtrArray *
+tandem_store_outbox_list (TandemStore *self,
+                          guint        limit,
+                          GError     **error)
+{
+  g_autoptr(GPtrArray) ops = NULL;
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
+
+  if (!(stmt = prepare (self, "SELECT " OP_COLUMNS " FROM outbox ORDER BY seq LIMIT ?", error)))
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, limit == 0 ? -1 : (gint64) limit);
+  ops = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_op_free);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      TandemOp *op = op_from_row (stmt);
+
+      op->device_id = g_strdup (self->device_id);
+      g_ptr_array_add (ops, op);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (self, rc, "read the outbox", error);
+      return NULL;
+    }
+  return g_steal_pointer (&ops);
+}
+
+static gboolean
+mark_sent (TandemStore *self,
+           gpointer     data,
+           GError     **error)
+{
+  const char *const *op_ids = data;
+
+  for (guint i = 0; op_ids[i] != NULL; i++)
+    {
+      sqlite3_stmt *stmt = prepare (self,
+                                    "UPDATE outbox SET state = 'sent' "
+                                    "WHERE op_id = ? AND state = 'new'",
+                                    error);
+
+      if (stmt == NULL)
+        return FALSE;
+      bind_text (stmt, 1, op_ids[i]);
+      if (!step_done (self, stmt, "update the outbox", error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+tandem_store_outbox_mark_sent (TandemStore       *self,
+                               const char *const *op_ids,
+                               GError           **error)
+{
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+  g_return_val_if_fail (op_ids != NULL, FALSE);
+
+  return in_transaction (self, mark_sent, (gpointer) op_ids, error);
+}
+
+static GPtrArray *
+ops_of_entity (TandemStore *self,
+               const char  *entity_id,
+               GError     **error)
+{
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_op_free);
+  sqlite3_stmt *stmt = prepare (self,
+                                "SELECT " OP_COLUMNS " FROM outbox WHERE entity_id = ? "
+                                "ORDER BY seq",
+                                error);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, entity_id);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (ops, op_from_row (stmt));
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (self, rc, "read the outbox", error);
+      return NULL;
+    }
+  return g_steal_pointer (&ops);
+}
+
+/* Replays a queued op on top of @task (the rebase of DESIGN §3). */
+static void
+replay_op (TandemTask     *task,
+           const TandemOp *op)
+{
+  switch (op->kind)
+    {
+    case TANDEM_OP_RESTORE:
+      task->deleted = FALSE;
+      G_GNUC_FALLTHROUGH;
+    case TANDEM_OP_CREATE:
+    case TANDEM_OP_UPDATE:
+      /* Validated when queued; a value the server's record makes invalid
+       * (none today) would leave the server's value in place. */
+      tandem_task_apply_patch (task, op->patch, NULL);
+      break;
+    case TANDEM_OP_DELETE:
+      task->deleted = TRUE;
+      break;
+    case TANDEM_OP_TAG_ADD:
+      tandem_task_add_tag (task, json_object_get_string_member (op->patch, "tag"));
+      break;
+    case TANDEM_OP_TAG_REMOVE:
+      tandem_task_remove_tag (task, json_object_get_string_member (op->patch, "tag"));
+      break;
+    case TANDEM_OP_COMMENT_ADD:
+      /* The comment row is already stored locally. */
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* Makes @server the base snapshot of its task and rebuilds the row from it
+ * with the ops still in the outbox on top. */
+static gboolean
+rebase_task (TandemStore      *self,
+             const TandemTask *server,
+             GError          **error)
+{
+  g_autoptr(GPtrArray) ops = ops_of_entity (self, server->id, error);
+  g_autoptr(TandemTask) row = NULL;
+  g_autofree char *snapshot = NULL;
+  sqlite3_stmt *stmt;
+
+  if (ops == NULL)
+    return FALSE;
+
+  row = tandem_task_copy (server);
+  for (guint i = 0; i < ops->len; i++)
+    replay_op (row, g_ptr_array_index (ops, i));
+
+  if (!write_task_row (self, row, error))
+    return FALSE;
+  for (guint i = 0; i < server->comments->len; i++)
+    if (!insert_comment (self, server->id, g_ptr_array_index (server->comments, i), error))
+      return FALSE;
+
+  snapshot = snapshot_to_string (server);
+  if (!(stmt = prepare (self, "UPDATE tasks SET base = ? WHERE id = ?", error)))
+    return FALSE;
+  bind_text (stmt, 1, snapshot);
+  bind_text (stmt, 2, server->id);
+  if (!step_done (self, stmt, "save the synced state", error))
+    return FALSE;
+  return refresh_sync_status (self, TANDEM_ENTITY_TASK, server->id, error);
+}
+
+typedef struct
+{
+  const char       *op_id;
+  const TandemTask *task;
+} AckOp;
+
+static TandemOp *
+load_op (TandemStore *self,
+         const char  *op_id,
+         GError     **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT " OP_COLUMNS " FROM outbox WHERE op_id = ?", error);
+  TandemOp *op = NULL;
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, op_id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    op = op_from_row (stmt);
+  sqlite3_reset (stmt);
+  if (rc == SQLITE_DONE)
+    not_found (error, "queued change", op_id);
+  else if (rc != SQLITE_ROW)
+    set_db_error (self, rc, "read the outbox", error);
+  return op;
+}
+
+static gboolean
+ack_op (TandemStore *self,
+        gpointer     data,
+        GError     **error)
+{
+  AckOp *a = data;
+  g_autoptr(TandemOp) op = load_op (self, a->op_id, error);
+
+  if (op == NULL || !delete_op (self, op->seq, error))
+    return FALSE;
+
+  if (a->task != NULL)
+    {
+      if (op->entity != TANDEM_ENTITY_TASK || g_strcmp0 (a->task->id, op->entity_id) != 0)
+        return invalid_request (error, "The server's record is not the one this change was for");
+      return rebase_task (self, a->task, error);
+    }
+  return refresh_sync_status (self, op->entity, op->entity_id, error);
+}
+
+gboolean
+tandem_store_outbox_ack (TandemStore      *self,
+                         const char       *op_id,
+                         const TandemTask *task,
+                         GError          **error)
+{
+  AckOp a = { op_id, task };
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+  g_return_val_if_fail (op_id != NULL, FALSE);
+
+  return in_transaction (self, ack_op, &a, error);
+}
+
+typedef struct
+{
+  const char *op_id;
+  const char *message;
+} ParkOp;
+
+static gboolean
+park_op (TandemStore *self,
+         gpointer     data,
+         GError     **error)
+{
+  ParkOp *p = data;
+  g_autoptr(TandemOp) op = load_op (self, p->op_id, error);
+  sqlite3_stmt *stmt;
+
+  if (op == NULL)
+    return FALSE;
+  if (!(stmt = prepare (self, "UPDATE outbox SET state = 'error', error = ? WHERE seq = ?", error)))
+    return FALSE;
+  bind_text (stmt, 1, p->message);
+  sqlite3_bind_int64 (stmt, 2, op->seq);
+  return step_done (self, stmt, "update the outbox", error) &&
+         refresh_sync_status (self, op->entity, op->entity_id, error);
+}
+
+gboolean
+tandem_store_outbox_park (TandemStore *self,
+                          const char  *op_id,
+                          const char  *message,
+                          GError     **error)
+{
+  ParkOp p = { op_id, message };
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+  g_return_val_if_fail (op_id != NULL && message != NULL, FALSE);
+
+  return in_transaction (self, park_op, &p, error);
+}
+
+/* History API */
+
+GPtrArray *
+tandem_store_get_history (TandemStore *self,
+                          const char  *entity_id,
+                          GError     **error)
+{
+  g_autoptr(GPtrArray) entries = NULL;
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
+  g_return_val_if_fail (entity_id != NULL, NULL);
+
+  if (!(stmt = prepare (self,
+                        "SELECT id, entity_id, at, device_id, origin, field, old_value, "
+                        "new_value, note FROM history WHERE entity_id = ? ORDER BY id",
+                        error)))
+    return NULL;
+  bind_text (stmt, 1, entity_id);
+  entries = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_history_entry_free);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      TandemHistoryEntry *entry = g_new0 (TandemHistoryEntry, 1);
+
+      entry->id = sqlite3_column_int64 (stmt, 0);
+      entry->entity_id = column_dup (stmt, 1);
+      entry->at = column_dup (stmt, 2);
+      entry->device_id = column_dup (stmt, 3);
+      entry->origin = column_dup (stmt, 4);
+      entry->field = column_dup (stmt, 5);
+      entry->old_value = column_dup (stmt, 6);
+      entry->new_value = column_dup (stmt, 7);
+      entry->note = column_dup (stmt, 8);
+      g_ptr_array_add (entries, entry);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (self, rc, "read history", error);
+      return NULL;
+    }
+  return g_steal_pointer (&entries);
+}

@@ -276,11 +276,12 @@ gboolean
 tandem_task_add_comment (TandemTask    *task,
                          TandemComment *comment)
 {
-  guint index = task->comments->len;
+  guint index;
 
   g_return_val_if_fail (task != NULL, FALSE);
   g_return_val_if_fail (comment != NULL, FALSE);
 
+  index = task->comments->len;
   for (guint i = 0; i < task->comments->len; i++)
     {
       const TandemComment *other = g_ptr_array_index (task->comments, i);
@@ -303,6 +304,16 @@ string_or_null (const char *str)
   if (str == NULL)
     return json_node_init_null (json_node_alloc ());
   return json_node_init_string (json_node_alloc (), str);
+}
+
+/* Takes ownership of @array. */
+static JsonNode *
+array_node (JsonArray *array)
+{
+  JsonNode *node = json_node_new (JSON_NODE_ARRAY);
+
+  json_node_take_array (node, array);
+  return node;
 }
 
 JsonNode *
@@ -333,7 +344,7 @@ tandem_task_get_field (const TandemTask *task,
 
         for (guint i = 0; i < task->tags->len; i++)
           json_array_add_string_element (array, g_ptr_array_index (task->tags, i));
-        return json_node_init_array (json_node_alloc (), array);
+        return array_node (array);
       }
     case TANDEM_FIELD_COMMENTS:
       {
@@ -350,7 +361,7 @@ tandem_task_get_field (const TandemTask *task,
             json_object_set_string_member (object, "created_at", c->created_at);
             json_array_add_object_element (array, object);
           }
-        return json_node_init_array (json_node_alloc (), array);
+        return array_node (array);
       }
     case TANDEM_FIELD_DELETED:
       return json_node_init_boolean (json_node_alloc (), task->deleted);
@@ -726,6 +737,17 @@ validate_text (const char *what,
   return TRUE;
 }
 
+/* g_strstrip() only knows ASCII spaces; text of no-break or ideographic
+ * spaces is as empty as text of plain spaces. */
+static gboolean
+is_blank (const char *text)
+{
+  for (const char *p = text; *p; p = g_utf8_next_char (p))
+    if (!g_unichar_isspace (g_utf8_get_char (p)))
+      return FALSE;
+  return TRUE;
+}
+
 gboolean
 tandem_validate_uuid (const char *id,
                       GError    **error)
@@ -740,12 +762,9 @@ gboolean
 tandem_validate_title (const char *title,
                        GError    **error)
 {
-  g_autofree char *stripped = NULL;
-
   if (!validate_text ("title", title, TANDEM_TITLE_MAX, FALSE, error))
     return FALSE;
-  stripped = g_strstrip (g_strdup (title));
-  if (*stripped == '\0')
+  if (is_blank (title))
     return invalid (error, "title is empty; a task needs a title");
   return TRUE;
 }
@@ -811,12 +830,9 @@ gboolean
 tandem_validate_comment (const char *body,
                          GError    **error)
 {
-  g_autofree char *stripped = NULL;
-
   if (!validate_text ("comment", body, TANDEM_COMMENT_MAX, TRUE, error))
     return FALSE;
-  stripped = g_strstrip (g_strdup (body));
-  if (*stripped == '\0')
+  if (is_blank (body))
     return invalid (error, "comment is empty");
   return TRUE;
 }
@@ -825,12 +841,9 @@ gboolean
 tandem_validate_list_name (const char *name,
                            GError    **error)
 {
-  g_autofree char *stripped = NULL;
-
   if (!validate_text ("list name", name, TANDEM_LIST_NAME_MAX, FALSE, error))
     return FALSE;
-  stripped = g_strstrip (g_strdup (name));
-  if (*stripped == '\0')
+  if (is_blank (name))
     return invalid (error, "list name is empty");
   return TRUE;
 }
