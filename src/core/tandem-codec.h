@@ -13,7 +13,7 @@ G_BEGIN_DECLS
  * Decoding is strict: wrong types, missing members, unknown members where a
  * typo would silently lose data, invalid UTF-8 and out-of-range values are
  * refused with a TANDEM_CODEC_ERROR whose message names the member, e.g.
- * "ops[3].patch.priority: must be an integer from 0 to 3, got 7". */
+ * "ops[3].patch.priority: priority 7 is out of range; use 0 (none) to 3 (high)". */
 
 #define TANDEM_CODEC_ERROR (tandem_codec_error_quark ())
 typedef enum
