@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+G_BEGIN_DECLS
+
+/* A real tandem-server process on 127.0.0.1, for integration tests. The
+ * binary comes from $TANDEM_SERVER. */
+typedef struct
+{
+  char        *data_dir;
+  char        *url;        /* http://127.0.0.1:PORT */
+  GSubprocess *process;
+  GString     *log;        /* what the server wrote on stderr */
+  GThread     *log_reader;
+  GPtrArray   *extra_args;
+} TestServer;
+
+/* Starts a server on a fresh data dir (or @data_dir) with @extra_args
+ * (NULL-terminated, may be NULL) and waits for its "listening on" line. */
+TestServer *test_server_start   (const char         *data_dir,
+                                 const char *const  *extra_args);
+/* Restarts on the same data dir and arguments (the port may change). */
+void        test_server_restart (TestServer         *server);
+void        test_server_kill    (TestServer         *server);
+/* Stops the server (SIGTERM) and removes its data dir. */
+void        test_server_free    (TestServer         *server);
+/* Runs `tandem-server token create` for @user and returns the token. */
+char       *test_server_token   (TestServer         *server,
+                                 const char         *user);
+/* The server's stderr so far. */
+char       *test_server_log     (TestServer         *server);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestServer, test_server_free)
+
+typedef struct
+{
+  guint               status;
+  SoupMessageHeaders *headers;   /* response headers */
+  char               *body;
+  JsonNode           *json;      /* parsed body, when it is JSON */
+} TestResponse;
+
+void test_response_free (TestResponse *response);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestResponse, test_response_free)
+
+/* Sends a request and waits for the answer. @token may be NULL; @body is
+ * sent as application/json when not NULL; @headers is NULL or a
+ * NULL-terminated list of name, value pairs. */
+TestResponse *test_request (SoupSession       *session,
+                            TestServer        *server,
+                            const char        *method,
+                            const char        *path,
+                            const char        *token,
+                            const char        *body,
+                            const char *const *headers);
+
+/* JSON helpers for assertions. */
+JsonNode   *test_parse_json   (const char *text);
+char       *test_to_json      (JsonNode   *node);
+
+G_END_DECLS
