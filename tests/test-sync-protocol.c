@@ -784,6 +784,190 @@ test_users_are_isolated (Fixture       *f,
                    ==, "Alice's");
 }
 
+/* Two requests carrying the same op arrive at once (a client retried while
+ * the first was still in flight): one task, the same answer to both. */
+typedef struct
+{
+  GMainLoop *loop;
+  guint      pending;
+  guint      status[2];
+  char      *body[2];
+} Concurrent;
+
+static void
+concurrent_done (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  Concurrent *c = data;
+  SoupMessage *message = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+  g_autoptr(GBytes) bytes = soup_session_send_and_read_finish (SOUP_SESSION (source), result, NULL);
+  guint index = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (message), "index"));
+
+  c->status[index] = soup_message_get_status (message);
+  c->body[index] = bytes ? g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes))
+                         : g_strdup ("");
+  if (--c->pending == 0)
+    g_main_loop_quit (c->loop);
+}
+
+static void
+test_concurrent_same_op (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autofree char *id = g_uuid_string_random ();
+  g_autofree char *op_id = g_uuid_string_random ();
+  g_autofree char *op = op_json (op_id, "create", id, 0, "{\"title\":\"Raced\"}", NULL);
+  g_autofree char *body = g_strdup_printf ("{\"device_id\":\"dev-a\",\"ops\":[%s]}", op);
+  g_autofree char *uri = g_strconcat (f->server->url, "/v1/sync/push", NULL);
+  g_autofree char *auth = g_strconcat ("Bearer ", f->alice, NULL);
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GPtrArray) feed = NULL;
+  Concurrent c = { 0 };
+  g_autoptr(SoupSession) session = NULL;
+
+  g_main_context_push_thread_default (context);
+  session = soup_session_new ();
+  c.loop = g_main_loop_new (context, FALSE);
+  c.pending = 2;
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(SoupMessage) message = soup_message_new ("POST", uri);
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+
+      soup_message_set_request_body_from_bytes (message, "application/json", bytes);
+      soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", auth);
+      g_object_set_data (G_OBJECT (message), "index", GUINT_TO_POINTER (i));
+      soup_session_send_and_read_async (session, message, G_PRIORITY_DEFAULT, NULL, concurrent_done, &c);
+    }
+  g_main_loop_run (c.loop);
+  g_main_loop_unref (c.loop);
+  g_clear_object (&session);
+  g_main_context_pop_thread_default (context);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(JsonNode) node = NULL;
+      JsonObject *result;
+
+      g_assert_cmpuint (c.status[i], ==, 200);
+      node = test_parse_json (c.body[i]);
+      result = json_array_get_object_element (json_object_get_array_member (json_node_get_object (node),
+                                                                            "results"), 0);
+      /* either the first application or the stored answer, never 2 tasks */
+      g_assert_cmpint (json_object_get_int_member (result, "status"), ==, 201);
+      g_assert_cmpint (json_object_get_int_member (result_task (result), "rev"), ==, 1);
+      g_free (c.body[i]);
+    }
+
+  feed = read_feed (f, f->alice, 500, NULL);
+  g_assert_cmpuint (feed->len, ==, 1);
+}
+
+/* Ops that are well-formed JSON but hostile or wrong: each refused on its
+ * own with 422 and a message naming the member; nothing written. */
+static void
+test_hostile_ops (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(GString) huge = g_string_new (NULL);
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(TestResponse) response = NULL;
+  g_autoptr(GPtrArray) feed = NULL;
+  JsonArray *results;
+  const char *members[] = { "title", "priority", "due", "base_rev", "kind", "entity", "tags",
+                            "op_id", "entity_id", "title", "tag" };
+
+  for (guint i = 0; i < 300 * 1024; i++)
+    g_string_append_c (huge, 'x');
+  {
+    g_autofree char *patch = g_strdup_printf ("{\"title\":\"%s\"}", huge->str);
+    g_ptr_array_add (ops, op_json (NULL, "create", "8a1f3c8e-6d9c-4a57-9f0e-1c2b3d4e5f60", 0, patch, NULL));
+  }
+  g_ptr_array_add (ops, op_json (NULL, "create", "8a1f3c8e-6d9c-4a57-9f0e-1c2b3d4e5f61", 0,
+                                 "{\"title\":\"x\",\"priority\":\"high\"}", NULL));
+  g_ptr_array_add (ops, op_json (NULL, "create", "8a1f3c8e-6d9c-4a57-9f0e-1c2b3d4e5f62", 0,
+                                 "{\"title\":\"x\",\"due\":\"2026-02-30\"}", NULL));
+  g_ptr_array_add (ops, op_json (NULL, "create", "8a1f3c8e-6d9c-4a57-9f0e-1c2b3d4e5f63", -1,
+                                 "{\"title\":\"x\"}", NULL));
+  g_ptr_array_add (ops, op_json (NULL, "explode", "8a1f3c8e-6d9c-4a57-9f0e-1c2b3d4e5f64", 0,
+                                 "{\"title\":\"x\"}", NULL));
+  g_ptr_array_add (ops, g_strdup ("{\"op_id\":\"8a1f3c8e-6d9c-4a57-9f0e-1c2b3d4e5f70\",\"entity\":\"planet\","
+                                  "\"entity_id\":\"8a1f3c8e-6d9c-4a57-9f0e-1c2b3d4e5f65\",\"kind\":\"create\","
+                                  "\"base_rev\":0,\"patch\":{\"title\":\"x\"}}"));
+  g_ptr_array_add (ops, op_json (NULL, "create", "8a1f3c8e-6d9c-4a57-9f0e-1c2b3d4e5f66", 0,
+                                 "{\"title\":\"x\",\"tags\":[1,2]}", NULL));
+  g_ptr_array_add (ops, g_strdup ("{\"op_id\":\"not-a-uuid\",\"entity\":\"task\","
+                                  "\"entity_id\":\"8a1f3c8e-6d9c-4a57-9f0e-1c2b3d4e5f67\",\"kind\":\"create\","
+                                  "\"base_rev\":0,\"patch\":{\"title\":\"x\"}}"));
+  g_ptr_array_add (ops, op_json (NULL, "create", "12345", 0, "{\"title\":\"x\"}", NULL));
+  g_ptr_array_add (ops, op_json (NULL, "create", "8a1f3c8e-6d9c-4a57-9f0e-1c2b3d4e5f68", 0,
+                                 "{\"title\":[\"x\"]}", NULL));
+  g_ptr_array_add (ops, op_json (NULL, "tag_add", "8a1f3c8e-6d9c-4a57-9f0e-1c2b3d4e5f69", 1,
+                                 "{\"tag\":\"two words\"}", NULL));
+
+  response = push_ops (f, f->alice, "dev-a", ops);
+  g_assert_cmpuint (response->status, ==, 200);
+  results = json_object_get_array_member (json_node_get_object (response->json), "results");
+  g_assert_cmpuint (json_array_get_length (results), ==, G_N_ELEMENTS (members));
+  for (guint i = 0; i < json_array_get_length (results); i++)
+    {
+      JsonObject *result = json_array_get_object_element (results, i);
+      const char *message = json_object_get_string_member (result, "error");
+
+      g_test_message ("op %u: %s", i, message);
+      g_assert_cmpint (json_object_get_int_member (result, "status"), ==, 422);
+      g_assert_cmpstr (json_object_get_string_member (result, "type"), ==, "invalid");
+      g_assert_cmpuint (strlen (message), <, 2000);
+      if (strstr (message, members[i]) == NULL)
+        g_error ("op %u refused with “%s”, which does not name “%s”", i, message, members[i]);
+    }
+
+  feed = read_feed (f, f->alice, 500, NULL);
+  g_assert_cmpuint (feed->len, ==, 0);
+}
+
+static void
+test_lists (Fixture       *f,
+            gconstpointer  data)
+{
+  g_autofree char *list_id = g_uuid_string_random ();
+  g_autofree char *task_id = g_uuid_string_random ();
+  g_autofree char *path = g_strconcat ("/v1/lists/", list_id, NULL);
+  g_autofree char *create = g_strdup_printf ("{\"op_id\":\"%s\",\"entity\":\"list\",\"entity_id\":\"%s\","
+                                             "\"kind\":\"create\",\"base_rev\":0,\"patch\":{\"name\":\"Work\","
+                                             "\"position\":\"V\"}}", task_id, list_id);
+  g_autofree char *in_list = g_strdup_printf ("{\"title\":\"Filed\",\"list_id\":\"%s\"}", list_id);
+  g_autofree char *delete = g_strdup_printf ("{\"op_id\":\"%s\",\"entity\":\"list\",\"entity_id\":\"%s\","
+                                             "\"kind\":\"delete\",\"base_rev\":1,\"patch\":{}}",
+                                             list_id, list_id);
+  g_autoptr(TestResponse) r1 = NULL;
+  g_autoptr(TestResponse) r2 = NULL;
+  g_autoptr(TestResponse) r3 = NULL;
+  g_autoptr(TestResponse) mine = NULL;
+  g_autoptr(TestResponse) theirs = NULL;
+  g_autofree char *filed = g_uuid_string_random ();
+  JsonObject *a, *b, *c;
+
+  a = push_one (f, f->alice, "dev-a", g_strdup (create), &r1);
+  g_assert_cmpint (json_object_get_int_member (a, "status"), ==, 201);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (a, "list"), "name"),
+                   ==, "Work");
+  b = push_one (f, f->alice, "dev-a", op_json (NULL, "create", filed, 0, in_list, NULL), &r2);
+  g_assert_cmpint (json_object_get_int_member (b, "status"), ==, 201);
+
+  /* A list with live tasks cannot be deleted. */
+  c = push_one (f, f->alice, "dev-a", g_strdup (delete), &r3);
+  g_assert_cmpint (json_object_get_int_member (c, "status"), ==, 422);
+  g_assert_nonnull (strstr (json_object_get_string_member (c, "error"), "move them first"));
+
+  mine = test_request (f->session, f->server, "GET", path, f->alice, NULL, NULL);
+  g_assert_cmpuint (mine->status, ==, 200);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (mine->json), "entity"), ==, "list");
+  theirs = test_request (f->session, f->server, "GET", path, f->bob, NULL, NULL);
+  g_assert_cmpuint (theirs->status, ==, 404);
+}
+
 /* The server is killed while a client pushes; every op that was answered
  * 2xx must be there exactly once after a restart, and retrying the rest
  * applies each once. */
@@ -916,6 +1100,9 @@ main (int    argc,
               test_cursor_stale_after_purge, fixture_teardown);
   ADD ("/protocol/conditional-writes", test_conditional_writes);
   ADD ("/protocol/users-are-isolated", test_users_are_isolated);
+  ADD ("/protocol/concurrent-same-op", test_concurrent_same_op);
+  ADD ("/protocol/hostile-ops", test_hostile_ops);
+  ADD ("/protocol/lists", test_lists);
   ADD ("/protocol/kill-during-push", test_kill_during_push);
 
   return g_test_run ();
