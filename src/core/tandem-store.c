@@ -98,6 +98,16 @@ static const char *migrations[] = {
   "  note       TEXT"
   ");"
   "CREATE INDEX history_of_entity ON history (entity_id, id);",
+
+  /* 1 -> 2: conflicts waiting for the user (DESIGN §5) */
+  "CREATE TABLE conflicts ("
+  "  entity_id  TEXT PRIMARY KEY,"
+  "  kind       TEXT NOT NULL,"
+  "  remote_rev INTEGER NOT NULL,"
+  "  base       TEXT NOT NULL,"      /* snapshot the local edits started from */
+  "  remote     TEXT NOT NULL,"      /* snapshot of the server's record */
+  "  created_at TEXT NOT NULL"
+  ");",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == TANDEM_STORE_SCHEMA_VERSION);
@@ -746,7 +756,8 @@ insert_comment (TandemStore         *self,
 {
   sqlite3_stmt *stmt = prepare (self,
                                 "INSERT INTO comments (id, task_id, body, device_id, created_at) "
-                                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                                "created_at = excluded.created_at, device_id = excluded.device_id",
                                 error);
 
   if (stmt == NULL)
@@ -788,10 +799,11 @@ refresh_sync_status (TandemStore  *self,
                      GError      **error)
 {
   sqlite3_stmt *stmt = prepare (self,
-                                "SELECT count(*), coalesce(sum(state = 'error'), 0) "
-                                "FROM outbox WHERE entity_id = ?",
+                                "SELECT count(*), coalesce(sum(state = 'error'), 0), "
+                                "(SELECT count(*) FROM conflicts WHERE entity_id = ?1) "
+                                "FROM outbox WHERE entity_id = ?1",
                                 error);
-  gint64 n_ops, n_parked;
+  gint64 n_ops, n_parked, n_conflicts;
   int rc;
 
   if (stmt == NULL)
@@ -800,14 +812,16 @@ refresh_sync_status (TandemStore  *self,
   rc = sqlite3_step (stmt);
   n_ops = sqlite3_column_int64 (stmt, 0);
   n_parked = sqlite3_column_int64 (stmt, 1);
+  n_conflicts = sqlite3_column_int64 (stmt, 2);
   sqlite3_reset (stmt);
   if (rc != SQLITE_ROW)
     return set_db_error (self, rc, "read the outbox", error);
 
   return set_sync_status (self, entity, id,
-                          n_parked > 0 ? TANDEM_SYNC_ERROR
-                          : n_ops > 0  ? TANDEM_SYNC_PENDING
-                                       : TANDEM_SYNC_SYNCED,
+                          n_conflicts > 0 ? TANDEM_SYNC_NEEDS_REVIEW
+                          : n_parked > 0  ? TANDEM_SYNC_ERROR
+                          : n_ops > 0     ? TANDEM_SYNC_PENDING
+                                          : TANDEM_SYNC_SYNCED,
                           error);
 }
 
@@ -1047,13 +1061,15 @@ queue_task_update (TandemStore      *self,
 
           for (GList *l = names; l != NULL; l = l->next)
             {
-              JsonNode *base_value = json_object_get_member (pending->base, l->data);
+              /* The names belong to the object: removing the member frees them. */
+              g_autofree char *name_copy = g_strdup (l->data);
+              JsonNode *base_value = json_object_get_member (pending->base, name_copy);
 
               if (base_value != NULL &&
-                  json_node_equal (base_value, json_object_get_member (pending->patch, l->data)))
+                  json_node_equal (base_value, json_object_get_member (pending->patch, name_copy)))
                 {
-                  json_object_remove_member (pending->patch, l->data);
-                  json_object_remove_member (pending->base, l->data);
+                  json_object_remove_member (pending->patch, name_copy);
+                  json_object_remove_member (pending->base, name_copy);
                 }
             }
           if (json_object_get_size (pending->patch) == 0)
@@ -2027,6 +2043,22 @@ mark_sent (TandemStore *self,
       bind_text (stmt, 1, op_ids[i]);
       if (!step_done (self, stmt, "update the outbox", error))
         return FALSE;
+
+      /* The row shows it is on its way. */
+      for (guint t = 0; t < 2; t++)
+        {
+          stmt = prepare (self,
+                          t == 0 ? "UPDATE tasks SET sync_status = 'syncing' WHERE sync_status = "
+                                   "'pending' AND id = (SELECT entity_id FROM outbox WHERE op_id = ?)"
+                                 : "UPDATE lists SET sync_status = 'syncing' WHERE sync_status = "
+                                   "'pending' AND id = (SELECT entity_id FROM outbox WHERE op_id = ?)",
+                          error);
+          if (stmt == NULL)
+            return FALSE;
+          bind_text (stmt, 1, op_ids[i]);
+          if (!step_done (self, stmt, "update the sync state", error))
+            return FALSE;
+        }
     }
   return TRUE;
 }
@@ -2281,4 +2313,998 @@ tandem_store_get_history (TandemStore *self,
       return NULL;
     }
   return g_steal_pointer (&entries);
+}
+
+/* Sync: what the sync engine asks of the store (DESIGN §3, §5). Each call is
+ * one transaction, so a crash in the middle of applying a server answer
+ * leaves the outbox as it was and the same answer is simply applied again. */
+
+void
+tandem_conflict_free (TandemConflict *conflict)
+{
+  if (conflict == NULL)
+    return;
+  g_free (conflict->task_id);
+  g_clear_pointer (&conflict->base, tandem_task_free);
+  g_clear_pointer (&conflict->local, tandem_task_free);
+  g_clear_pointer (&conflict->remote, tandem_task_free);
+  g_clear_pointer (&conflict->merge, tandem_merge_result_free);
+  g_free (conflict);
+}
+
+GPtrArray *
+tandem_store_outbox_next_batch (TandemStore *self,
+                                guint        limit,
+                                GError     **error)
+{
+  g_autoptr(GPtrArray) ops = NULL;
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
+  g_return_val_if_fail (limit > 0, NULL);
+
+  /* Parked ops wait for the user; so do all ops of a record with an open
+   * conflict (they are held until it is resolved). */
+  if (!(stmt = prepare (self,
+                        "SELECT " OP_COLUMNS " FROM outbox WHERE state != 'error' "
+                        "AND entity_id NOT IN (SELECT entity_id FROM conflicts) "
+                        "ORDER BY seq LIMIT ?",
+                        error)))
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, limit);
+  ops = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_op_free);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      TandemOp *op = op_from_row (stmt);
+
+      op->device_id = g_strdup (self->device_id);
+      g_ptr_array_add (ops, op);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (self, rc, "read the outbox", error);
+      return NULL;
+    }
+  return g_steal_pointer (&ops);
+}
+
+static gboolean
+reset_syncing (TandemStore *self,
+               gpointer     data,
+               GError     **error)
+{
+  static const char *queries[] = {
+    "SELECT id FROM tasks WHERE sync_status = 'syncing'",
+    "SELECT id FROM lists WHERE sync_status = 'syncing'",
+  };
+
+  for (guint t = 0; t < G_N_ELEMENTS (queries); t++)
+    {
+      g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+      sqlite3_stmt *stmt = prepare (self, queries[t], error);
+      int rc;
+
+      if (stmt == NULL)
+        return FALSE;
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        g_ptr_array_add (ids, column_dup (stmt, 0));
+      sqlite3_reset (stmt);
+      if (rc != SQLITE_DONE)
+        return set_db_error (self, rc, "read the sync state", error);
+      for (guint i = 0; i < ids->len; i++)
+        if (!refresh_sync_status (self, t == 0 ? TANDEM_ENTITY_TASK : TANDEM_ENTITY_LIST,
+                                  g_ptr_array_index (ids, i), error))
+          return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+tandem_store_reset_syncing (TandemStore *self,
+                            GError     **error)
+{
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+
+  return in_transaction (self, reset_syncing, NULL, error);
+}
+
+/* Lists from the server */
+
+static gboolean
+write_list_row (TandemStore      *self,
+                const TandemList *list,
+                GError          **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                "INSERT INTO lists (" LIST_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?) "
+                                "ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
+                                "position = excluded.position, rev = excluded.rev, "
+                                "updated_at = excluded.updated_at, deleted = excluded.deleted",
+                                error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, list->id);
+  bind_text (stmt, 2, list->name);
+  bind_text (stmt, 3, list->position);
+  sqlite3_bind_int64 (stmt, 4, list->rev);
+  bind_text (stmt, 5, list->updated_at);
+  sqlite3_bind_int (stmt, 6, list->deleted ? 1 : 0);
+  bind_text (stmt, 7, tandem_sync_status_to_string (list->sync_status));
+  return step_done (self, stmt, "save a list", error);
+}
+
+/* The list as the server has it, with this device's queued changes on top. */
+static gboolean
+rebase_list (TandemStore      *self,
+             const TandemList *server,
+             GError          **error)
+{
+  g_autoptr(GPtrArray) ops = ops_of_entity (self, server->id, error);
+  g_autoptr(TandemList) row = NULL;
+
+  if (ops == NULL)
+    return FALSE;
+  row = tandem_list_copy (server);
+  for (guint i = 0; i < ops->len; i++)
+    {
+      const TandemOp *op = g_ptr_array_index (ops, i);
+      const char *name = json_object_get_string_member_with_default (op->patch, "name", NULL);
+      const char *position = json_object_get_string_member_with_default (op->patch, "position",
+                                                                          NULL);
+
+      if (op->kind == TANDEM_OP_DELETE)
+        row->deleted = TRUE;
+      if (op->kind == TANDEM_OP_RESTORE)
+        row->deleted = FALSE;
+      if (name != NULL)
+        {
+          g_free (row->name);
+          row->name = g_strdup (name);
+        }
+      if (position != NULL)
+        {
+          g_free (row->position);
+          row->position = g_strdup (position);
+        }
+    }
+  return write_list_row (self, row, error) &&
+         refresh_sync_status (self, TANDEM_ENTITY_LIST, server->id, error);
+}
+
+/* Conflicts */
+
+/* What the local edits of a task started from: its base snapshot with each
+ * field the queued ops changed set back to the value the user saw when
+ * changing it (the op's own base, DESIGN §3). */
+static TandemTask *
+edit_base (TandemStore      *self,
+           const TandemTask *local,
+           const TandemTask *remote,
+           GPtrArray        *ops,
+           GError          **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  TandemTask *base = tandem_store_get_task_base (self, local->id, &local_error);
+
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  /* Never synced: the edits started from nothing the server knows, so
+   * treat the server's record as their base and keep this device's values. */
+  if (base == NULL)
+    base = tandem_task_copy (remote);
+
+  for (guint i = ops->len; i > 0; i--)
+    {
+      const TandemOp *op = g_ptr_array_index (ops, i - 1);
+      JsonObjectIter iter;
+      const char *name;
+      JsonNode *value;
+
+      json_object_iter_init (&iter, op->base);
+      while (json_object_iter_next (&iter, &name, &value))
+        {
+          TandemField field;
+
+          if (tandem_field_from_name (name, &field))
+            tandem_task_set_field (base, field, value, NULL);
+        }
+    }
+  return base;
+}
+
+static gboolean
+delete_ops_of (TandemStore *self,
+               const char  *entity_id,
+               gboolean     field_ops_only,
+               GError     **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                field_ops_only
+                                  ? "DELETE FROM outbox WHERE entity_id = ? AND kind IN "
+                                    "('create', 'update', 'restore', 'delete')"
+                                  : "DELETE FROM outbox WHERE entity_id = ?",
+                                error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, entity_id);
+  return step_done (self, stmt, "update the outbox", error);
+}
+
+/* Puts the remaining ops of a record after the ones just queued, keeping
+ * their keys and payloads (they were held, never applied). */
+static gboolean
+requeue_ops_of (TandemStore *self,
+                const char  *entity_id,
+                gint64       after_seq,
+                GError     **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                "UPDATE outbox SET seq = seq + (SELECT max(seq) FROM outbox) "
+                                "WHERE entity_id = ? AND seq < ?",
+                                error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, entity_id);
+  sqlite3_bind_int64 (stmt, 2, after_seq);
+  return step_done (self, stmt, "update the outbox", error);
+}
+
+static const TandemField value_fields[] = {
+  TANDEM_FIELD_TITLE, TANDEM_FIELD_NOTES, TANDEM_FIELD_DONE, TANDEM_FIELD_DUE,
+  TANDEM_FIELD_PRIORITY, TANDEM_FIELD_LIST_ID, TANDEM_FIELD_POSITION,
+};
+
+/* Replaces the field ops of @final's task by one op of @kind on the
+ * server's revision, carrying every value that differs from @remote; tag
+ * and comment ops stay queued behind it. Then rebuilds the row. */
+static gboolean
+queue_on_remote (TandemStore      *self,
+                 const TandemTask *remote,
+                 const TandemTask *final,
+                 TandemOpKind      kind,
+                 GError          **error)
+{
+  g_autoptr(TandemOp) op = new_op (self, TANDEM_ENTITY_TASK, remote->id, kind, remote->rev);
+
+  for (guint i = 0; i < G_N_ELEMENTS (value_fields); i++)
+    {
+      TandemField f = value_fields[i];
+
+      if (tandem_task_field_equal (final, remote, f))
+        continue;
+      json_object_set_member (op->patch, tandem_field_name (f), tandem_task_get_field (final, f));
+      json_object_set_member (op->base, tandem_field_name (f), tandem_task_get_field (remote, f));
+    }
+
+  if (!delete_ops_of (self, remote->id, TRUE, error))
+    return FALSE;
+  if (kind != TANDEM_OP_UPDATE || json_object_get_size (op->patch) > 0)
+    {
+      if (!insert_op (self, op, error) || !requeue_ops_of (self, remote->id, op->seq, error))
+        return FALSE;
+    }
+  return rebase_task (self, remote, error);
+}
+
+static gboolean
+store_conflict (TandemStore        *self,
+                TandemConflictKind  kind,
+                const TandemTask   *base,
+                const TandemTask   *remote,
+                GError            **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                "INSERT INTO conflicts (entity_id, kind, remote_rev, base, remote, "
+                                "created_at) VALUES (?, ?, ?, ?, ?, ?) "
+                                "ON CONFLICT (entity_id) DO UPDATE SET kind = excluded.kind, "
+                                "remote_rev = excluded.remote_rev, remote = excluded.remote",
+                                error);
+  g_autofree char *base_text = snapshot_to_string (base);
+  g_autofree char *remote_text = snapshot_to_string (remote);
+  g_autofree char *now = tandem_now_rfc3339 ();
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, remote->id);
+  bind_text (stmt, 2, tandem_conflict_kind_to_string (kind));
+  sqlite3_bind_int64 (stmt, 3, remote->rev);
+  bind_text (stmt, 4, base_text);
+  bind_text (stmt, 5, remote_text);
+  bind_text (stmt, 6, now);
+  return step_done (self, stmt, "record a conflict", error) &&
+         refresh_sync_status (self, TANDEM_ENTITY_TASK, remote->id, error);
+}
+
+static gboolean
+record_merge_history (TandemStore             *self,
+                      const TandemMergeResult *merge,
+                      const char              *id,
+                      GError                 **error)
+{
+  for (guint i = 0; i < merge->auto_merged->len; i++)
+    {
+      TandemField f = GPOINTER_TO_UINT (g_ptr_array_index (merge->auto_merged, i));
+      g_autoptr(JsonNode) value = tandem_task_get_field (merge->merged, f);
+      g_autofree char *note = g_strdup_printf ("%s merged with a change from another device",
+                                               tandem_field_name (f));
+
+      if (!add_history (self, id, "merge", self->device_id, tandem_field_name (f), NULL, value,
+                        note, error))
+        return FALSE;
+    }
+  for (guint i = 0; i < merge->overwrites->len; i++)
+    {
+      const TandemOverwrite *o = g_ptr_array_index (merge->overwrites, i);
+
+      if (!add_history (self, id, "overwrite", self->device_id, tandem_field_name (o->field),
+                        o->overwritten, o->value,
+                        "this device's later change replaced the other device's value", error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* A 409 for an op of @local: merge with the field policies, or keep the
+ * question for the user (DESIGN §5 steps 1-3). */
+static gboolean
+handle_conflict (TandemStore       *self,
+                 const TandemOp    *op,
+                 const TandemTask  *remote,
+                 TandemPushSummary *summary,
+                 GError           **error)
+{
+  g_autoptr(TandemTask) local = NULL;
+  g_autoptr(TandemTask) base = NULL;
+  g_autoptr(GPtrArray) ops = NULL;
+  g_autoptr(TandemMergeResult) merge = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (!(local = load_task (self, op->entity_id, &local_error)))
+    {
+      /* The row is gone (it never is: rows are tombstoned, not removed). */
+      if (g_error_matches (local_error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND))
+        return delete_ops_of (self, op->entity_id, FALSE, error);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (!(ops = ops_of_entity (self, op->entity_id, error)) ||
+      !(base = edit_base (self, local, remote, ops, error)))
+    return FALSE;
+
+  merge = tandem_merge_tasks (base, local, remote);
+  if (merge->kind != TANDEM_CONFLICT_NONE)
+    {
+      summary->conflicts++;
+      return store_conflict (self, merge->kind, base, remote, error);
+    }
+
+  summary->merged++;
+  return queue_on_remote (self, remote, merge->merged, TANDEM_OP_UPDATE, error) &&
+         record_merge_history (self, merge, remote->id, error);
+}
+
+typedef struct
+{
+  GPtrArray         *results;
+  TandemPushSummary *summary;
+} PushResults;
+
+static gboolean
+apply_push_results (TandemStore *self,
+                    gpointer     data,
+                    GError     **error)
+{
+  PushResults *p = data;
+  g_autoptr(GHashTable) handled = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < p->results->len; i++)
+    {
+      const TandemPushResult *result = g_ptr_array_index (p->results, i);
+      g_autoptr(GError) local_error = NULL;
+      g_autoptr(TandemOp) op = NULL;
+
+      if (result->op_id == NULL)
+        continue;
+      op = load_op (self, result->op_id, &local_error);
+      if (op == NULL)
+        {
+          /* Already dealt with (a conflict earlier in this batch replaced
+           * the ops of its record). */
+          if (g_error_matches (local_error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND))
+            continue;
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+
+      switch (result->status)
+        {
+        case 200:
+        case 201:
+          if (!delete_op (self, op->seq, error))
+            return FALSE;
+          if (result->record != NULL && result->record->task != NULL &&
+              !rebase_task (self, result->record->task, error))
+            return FALSE;
+          if (result->record != NULL && result->record->list != NULL &&
+              !rebase_list (self, result->record->list, error))
+            return FALSE;
+          if (result->record == NULL && !refresh_sync_status (self, op->entity, op->entity_id, error))
+            return FALSE;
+          p->summary->applied++;
+          break;
+
+        case 409:
+          if (g_hash_table_contains (handled, op->entity_id))
+            break;
+          g_hash_table_add (handled, op->entity_id);
+          if (op->entity == TANDEM_ENTITY_TASK && result->current != NULL &&
+              result->current->task != NULL)
+            {
+              if (!handle_conflict (self, op, result->current->task, p->summary, error))
+                return FALSE;
+            }
+          else
+            {
+              /* Lists have one human field; their conflicts are rare enough
+               * to take the server's record and keep the op's effect in
+               * history only. */
+              if (!delete_ops_of (self, op->entity_id, FALSE, error))
+                return FALSE;
+              if (result->current != NULL && result->current->list != NULL &&
+                  !rebase_list (self, result->current->list, error))
+                return FALSE;
+              p->summary->merged++;
+            }
+          break;
+
+        case 404:
+          /* The server forgot the record (its tombstone was purged): this
+           * device's change meets a delete (DESIGN §4). */
+          if (op->entity == TANDEM_ENTITY_TASK && op->kind != TANDEM_OP_DELETE)
+            {
+              g_autoptr(TandemTask) gone = tandem_store_get_task_base (self, op->entity_id, NULL);
+              g_autoptr(TandemTask) local = load_task (self, op->entity_id, NULL);
+              g_autoptr(GPtrArray) ops = NULL;
+              g_autoptr(TandemTask) base = NULL;
+
+              if (local == NULL)
+                break;
+              if (gone == NULL)
+                gone = tandem_task_copy (local);
+              gone->deleted = TRUE;
+              if (!(ops = ops_of_entity (self, op->entity_id, error)) ||
+                  !(base = edit_base (self, local, gone, ops, error)))
+                return FALSE;
+              base->deleted = FALSE;
+              p->summary->conflicts++;
+              if (!store_conflict (self, TANDEM_CONFLICT_EDIT_VS_DELETE, base, gone, error))
+                return FALSE;
+            }
+          else
+            {
+              if (!delete_op (self, op->seq, error) ||
+                  !refresh_sync_status (self, op->entity, op->entity_id, error))
+                return FALSE;
+              p->summary->applied++;
+            }
+          break;
+
+        case 422:
+          if (!park_op (self, &(ParkOp) { op->op_id, result->error ? result->error
+                                                                    : "refused by the server" },
+                        error))
+            return FALSE;
+          p->summary->parked++;
+          break;
+
+        case 424:
+        case 503:
+        default:
+          /* Held behind a refused op, or in progress elsewhere: sent again
+           * later, unchanged. */
+          if (!refresh_sync_status (self, op->entity, op->entity_id, error))
+            return FALSE;
+          p->summary->retry++;
+          break;
+        }
+    }
+  return TRUE;
+}
+
+gboolean
+tandem_store_apply_push_results (TandemStore       *self,
+                                 GPtrArray         *results,
+                                 TandemPushSummary *summary,
+                                 GError           **error)
+{
+  TandemPushSummary ignored = { 0 };
+  PushResults p = { results, summary ? summary : &ignored };
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+  g_return_val_if_fail (results != NULL, FALSE);
+
+  return in_transaction (self, apply_push_results, &p, error);
+}
+
+/* Pull */
+
+typedef struct
+{
+  GPtrArray  *records;
+  const char *cursor;
+  GHashTable *seen;
+} ApplyChanges;
+
+/* History lines for what another device changed: the fields where the new
+ * server record differs from the last one this device knew. */
+static gboolean
+record_remote_history (TandemStore      *self,
+                       const TandemTask *known,
+                       const TandemTask *server,
+                       GError          **error)
+{
+  if (known == NULL)
+    return add_history (self, server->id, "remote", NULL, NULL, NULL, NULL,
+                        server->deleted ? "deleted on another device"
+                                        : "created on another device",
+                        error);
+
+  for (guint f = 0; f < TANDEM_N_FIELDS; f++)
+    {
+      g_autoptr(JsonNode) old_value = NULL;
+      g_autoptr(JsonNode) new_value = NULL;
+
+      if (tandem_task_field_equal (known, server, f))
+        continue;
+      if (f == TANDEM_FIELD_DELETED)
+        {
+          if (!add_history (self, server->id, "remote", NULL, NULL, NULL, NULL,
+                            server->deleted ? "deleted on another device"
+                                            : "restored on another device",
+                            error))
+            return FALSE;
+          continue;
+        }
+      old_value = tandem_task_get_field (known, f);
+      new_value = tandem_task_get_field (server, f);
+      if (!add_history (self, server->id, "remote", NULL, tandem_field_name (f), old_value,
+                        new_value, "changed on another device", error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+apply_remote_task (TandemStore      *self,
+                   const TandemTask *server,
+                   GError          **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(TandemTask) known = tandem_store_get_task_base (self, server->id, &local_error);
+  g_autoptr(TandemTask) row = NULL;
+
+  if (local_error != NULL &&
+      !g_error_matches (local_error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  g_clear_error (&local_error);
+
+  /* Already known: this device's own acknowledged write, or a page read
+   * twice. */
+  if (known != NULL && server->rev <= known->rev)
+    return TRUE;
+
+  row = load_task (self, server->id, &local_error);
+  if (row == NULL && !g_error_matches (local_error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  /* A record this device never had that was deleted before it arrived has
+   * nothing to show but the Trash; keep it there like any other. */
+  return record_remote_history (self, known, server, error) && rebase_task (self, server, error);
+}
+
+static gboolean
+apply_changes (TandemStore *self,
+               gpointer     data,
+               GError     **error)
+{
+  ApplyChanges *a = data;
+
+  for (guint i = 0; i < a->records->len; i++)
+    {
+      const TandemRecord *record = g_ptr_array_index (a->records, i);
+
+      if (record->task != NULL)
+        {
+          if (a->seen != NULL)
+            g_hash_table_add (a->seen, g_strdup (record->task->id));
+          if (!apply_remote_task (self, record->task, error))
+            return FALSE;
+        }
+      else if (record->list != NULL)
+        {
+          g_autoptr(TandemList) known = NULL;
+
+          if (a->seen != NULL)
+            g_hash_table_add (a->seen, g_strdup (record->list->id));
+          known = load_list (self, record->list->id, NULL);
+          if (known != NULL && known->rev >= record->list->rev)
+            continue;
+          if (!rebase_list (self, record->list, error))
+            return FALSE;
+        }
+    }
+  return a->cursor == NULL || put_setting (self, "cursor", a->cursor, error);
+}
+
+gboolean
+tandem_store_apply_changes (TandemStore *self,
+                            GPtrArray   *records,
+                            const char  *cursor,
+                            GHashTable  *seen,
+                            GError     **error)
+{
+  ApplyChanges a = { records, cursor, seen };
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+  g_return_val_if_fail (records != NULL, FALSE);
+
+  return in_transaction (self, apply_changes, &a, error);
+}
+
+static gboolean
+forget_unseen (TandemStore *self,
+               gpointer     data,
+               GError     **error)
+{
+  GHashTable *seen = data;
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  sqlite3_stmt *stmt;
+  int rc;
+
+  /* Synced records (no queued change, no conflict) that a full read of the
+   * server did not return were purged there: they were tombstones. */
+  if (!(stmt = prepare (self,
+                        "SELECT id FROM tasks WHERE rev > 0 AND id NOT IN "
+                        "(SELECT entity_id FROM outbox) AND id NOT IN "
+                        "(SELECT entity_id FROM conflicts)",
+                        error)))
+    return FALSE;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    if (!g_hash_table_contains (seen, sqlite3_column_text (stmt, 0)))
+      g_ptr_array_add (ids, column_dup (stmt, 0));
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    return set_db_error (self, rc, "read tasks", error);
+
+  for (guint i = 0; i < ids->len; i++)
+    {
+      if (!(stmt = prepare (self, "DELETE FROM tasks WHERE id = ?", error)))
+        return FALSE;
+      bind_text (stmt, 1, g_ptr_array_index (ids, i));
+      if (!step_done (self, stmt, "forget a purged task", error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+tandem_store_forget_unseen (TandemStore *self,
+                            GHashTable  *seen,
+                            GError     **error)
+{
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+  g_return_val_if_fail (seen != NULL, FALSE);
+
+  return in_transaction (self, forget_unseen, seen, error);
+}
+
+/* Conflicts for the user */
+
+static TandemConflict *
+conflict_from_row (TandemStore  *self,
+                   sqlite3_stmt *stmt,
+                   GError      **error)
+{
+  g_autoptr(TandemConflict) conflict = g_new0 (TandemConflict, 1);
+
+  conflict->task_id = column_dup (stmt, 0);
+  tandem_conflict_kind_from_string ((const char *) sqlite3_column_text (stmt, 1), &conflict->kind);
+  conflict->remote_rev = sqlite3_column_int64 (stmt, 2);
+  conflict->base = snapshot_from_string (conflict->task_id,
+                                         (const char *) sqlite3_column_text (stmt, 3));
+  conflict->remote = snapshot_from_string (conflict->task_id,
+                                           (const char *) sqlite3_column_text (stmt, 4));
+  return g_steal_pointer (&conflict);
+}
+
+/* Fills in the local side and a fresh merge (the user may have edited the
+ * task since the conflict was found). */
+static gboolean
+complete_conflict (TandemStore    *self,
+                   TandemConflict *conflict,
+                   GError        **error)
+{
+  if (!(conflict->local = load_task (self, conflict->task_id, error)))
+    return FALSE;
+  conflict->merge = tandem_merge_tasks (conflict->base, conflict->local, conflict->remote);
+  /* The kind found when the server refused stays the question asked. */
+  if (conflict->merge->kind == TANDEM_CONFLICT_NONE || conflict->kind != TANDEM_CONFLICT_EDIT)
+    conflict->merge->kind = conflict->kind;
+  return TRUE;
+}
+
+GPtrArray *
+tandem_store_list_conflicts (TandemStore *self,
+                             GError     **error)
+{
+  g_autoptr(GPtrArray) conflicts = NULL;
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
+
+  if (!(stmt = prepare (self,
+                        "SELECT entity_id, kind, remote_rev, base, remote FROM conflicts "
+                        "ORDER BY created_at, entity_id",
+                        error)))
+    return NULL;
+  conflicts = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_conflict_free);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (conflicts, conflict_from_row (self, stmt, error));
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (self, rc, "read conflicts", error);
+      return NULL;
+    }
+  for (guint i = 0; i < conflicts->len; i++)
+    if (!complete_conflict (self, g_ptr_array_index (conflicts, i), error))
+      return NULL;
+  return g_steal_pointer (&conflicts);
+}
+
+TandemConflict *
+tandem_store_get_conflict (TandemStore *self,
+                           const char  *task_id,
+                           GError     **error)
+{
+  g_autoptr(TandemConflict) conflict = NULL;
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
+  g_return_val_if_fail (task_id != NULL, NULL);
+
+  if (!(stmt = prepare (self,
+                        "SELECT entity_id, kind, remote_rev, base, remote FROM conflicts "
+                        "WHERE entity_id = ?",
+                        error)))
+    return NULL;
+  bind_text (stmt, 1, task_id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    conflict = conflict_from_row (self, stmt, error);
+  sqlite3_reset (stmt);
+  if (rc == SQLITE_DONE)
+    {
+      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND,
+                   "The task %s has no conflict to resolve", task_id);
+      return NULL;
+    }
+  if (rc != SQLITE_ROW)
+    {
+      set_db_error (self, rc, "read conflicts", error);
+      return NULL;
+    }
+  if (!complete_conflict (self, conflict, error))
+    return NULL;
+  return g_steal_pointer (&conflict);
+}
+
+typedef struct
+{
+  const char       *task_id;
+  TandemResolution  resolution;
+  GHashTable       *values;     /* field name -> JsonNode, for TANDEM_RESOLUTION_FIELDS */
+} Resolve;
+
+static gboolean
+clear_conflict (TandemStore *self,
+                const char  *task_id,
+                GError     **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "DELETE FROM conflicts WHERE entity_id = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, task_id);
+  return step_done (self, stmt, "clear a conflict", error);
+}
+
+static gboolean
+resolve (TandemStore *self,
+         gpointer     data,
+         GError     **error)
+{
+  Resolve *r = data;
+  g_autoptr(TandemConflict) conflict = tandem_store_get_conflict (self, r->task_id, error);
+  g_autoptr(TandemTask) final = NULL;
+  const TandemTask *remote;
+  const char *note;
+
+  if (conflict == NULL)
+    return FALSE;
+  remote = conflict->remote;
+
+  /* Unqueue the conflict first: the ops queued below must be sendable. */
+  if (!clear_conflict (self, r->task_id, error))
+    return FALSE;
+
+  if (conflict->kind == TANDEM_CONFLICT_EDIT)
+    {
+      final = tandem_task_copy (conflict->merge->merged);
+      for (guint i = 0; i < conflict->merge->conflicts->len; i++)
+        {
+          const TandemFieldConflict *c = g_ptr_array_index (conflict->merge->conflicts, i);
+          const char *name = tandem_field_name (c->field);
+          JsonNode *value = NULL;
+          g_autoptr(JsonNode) old_value = tandem_task_get_field (conflict->local, c->field);
+          g_autoptr(JsonNode) new_value = NULL;
+          g_autoptr(GError) local_error = NULL;
+
+          switch (r->resolution)
+            {
+            case TANDEM_RESOLUTION_LOCAL:
+              value = c->local;
+              break;
+            case TANDEM_RESOLUTION_REMOTE:
+              value = c->remote;
+              break;
+            case TANDEM_RESOLUTION_FIELDS:
+            default:
+              value = r->values ? g_hash_table_lookup (r->values, name) : NULL;
+              break;
+            }
+          if (value == NULL)
+            {
+              g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_INVALID,
+                           "Choose what to keep for “%s” (local, remote or a value)", name);
+              return FALSE;
+            }
+          if (!tandem_task_set_field (final, c->field, value, &local_error))
+            {
+              g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_INVALID, "%s",
+                           local_error->message);
+              return FALSE;
+            }
+          new_value = tandem_task_get_field (final, c->field);
+          note = json_node_equal (value, c->local) ? "you kept this device's version"
+               : json_node_equal (value, c->remote) ? "you chose the other device's version"
+                                                    : "you wrote a merged version";
+          if (!add_history (self, r->task_id, "resolve", self->device_id, name, old_value,
+                            new_value, note, error))
+            return FALSE;
+        }
+      /* A value the user did not choose for is refused rather than lost. */
+      if (r->values != NULL)
+        {
+          GHashTableIter iter;
+          gpointer key;
+
+          g_hash_table_iter_init (&iter, r->values);
+          while (g_hash_table_iter_next (&iter, &key, NULL))
+            {
+              gboolean colliding = FALSE;
+
+              for (guint i = 0; i < conflict->merge->conflicts->len; i++)
+                if (g_str_equal (key, tandem_field_name (((TandemFieldConflict *) g_ptr_array_index (
+                                                                conflict->merge->conflicts, i))->field)))
+                  colliding = TRUE;
+              if (!colliding)
+                {
+                  g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_INVALID,
+                               "“%s” is not in conflict for this task", (char *) key);
+                  return FALSE;
+                }
+            }
+        }
+      return queue_on_remote (self, remote, final, TANDEM_OP_UPDATE, error) &&
+             record_merge_history (self, conflict->merge, r->task_id, error);
+    }
+
+  if (r->resolution == TANDEM_RESOLUTION_FIELDS)
+    return invalid_request (error, "This task was deleted on one device and edited on the other: "
+                                   "keep this device's version (local) or the server's (remote)");
+
+  if (r->resolution == TANDEM_RESOLUTION_REMOTE)
+    {
+      /* Whatever the server holds: drop this device's changes. */
+      if (!delete_ops_of (self, r->task_id, FALSE, error) || !rebase_task (self, remote, error))
+        return FALSE;
+      note = conflict->kind == TANDEM_CONFLICT_EDIT_VS_DELETE
+               ? "you discarded this device's changes to a task deleted elsewhere"
+               : "you kept the task that was edited elsewhere";
+      return add_history (self, r->task_id, "resolve", self->device_id, NULL, NULL, NULL, note,
+                          error);
+    }
+
+  if (conflict->kind == TANDEM_CONFLICT_EDIT_VS_DELETE)
+    {
+      /* Restore with this device's edits. */
+      final = tandem_task_copy (conflict->local);
+      final->deleted = FALSE;
+      return queue_on_remote (self, remote, final, TANDEM_OP_RESTORE, error) &&
+             add_history (self, r->task_id, "resolve", self->device_id, NULL, NULL, NULL,
+                          "you restored the task with this device's changes", error);
+    }
+
+  /* Delete anyway. */
+  {
+    g_autoptr(TandemOp) op = new_op (self, TANDEM_ENTITY_TASK, r->task_id, TANDEM_OP_DELETE,
+                                     remote->rev);
+
+    return delete_ops_of (self, r->task_id, FALSE, error) && insert_op (self, op, error) &&
+           rebase_task (self, remote, error) &&
+           add_history (self, r->task_id, "resolve", self->device_id, NULL, NULL, NULL,
+                        "you deleted the task although it was edited elsewhere", error);
+  }
+}
+
+gboolean
+tandem_store_resolve_conflict (TandemStore      *self,
+                               const char       *task_id,
+                               TandemResolution  resolution,
+                               GHashTable       *values,
+                               GError          **error)
+{
+  Resolve r = { task_id, resolution, values };
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+  g_return_val_if_fail (task_id != NULL, FALSE);
+
+  return in_transaction (self, resolve, &r, error);
+}
+
+gboolean
+tandem_store_get_sync_counts (TandemStore *self,
+                              guint       *n_pending,
+                              guint       *n_parked,
+                              guint       *n_conflicts,
+                              GError     **error)
+{
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+
+  if (!(stmt = prepare (self,
+                        "SELECT (SELECT count(*) FROM outbox WHERE state != 'error'), "
+                        "(SELECT count(*) FROM outbox WHERE state = 'error'), "
+                        "(SELECT count(*) FROM conflicts)",
+                        error)))
+    return FALSE;
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    {
+      *n_pending = sqlite3_column_int (stmt, 0);
+      *n_parked = sqlite3_column_int (stmt, 1);
+      *n_conflicts = sqlite3_column_int (stmt, 2);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_ROW)
+    return set_db_error (self, rc, "read the outbox", error);
+  return TRUE;
 }

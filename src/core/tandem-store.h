@@ -4,6 +4,8 @@
 #include <glib-object.h>
 #include <json-glib/json-glib.h>
 
+#include "tandem-codec.h"
+#include "tandem-merge.h"
 #include "tandem-op.h"
 #include "tandem-task.h"
 
@@ -23,7 +25,7 @@ typedef enum
 GQuark tandem_store_error_quark (void);
 
 /* The schema version this program writes (PRAGMA user_version). */
-#define TANDEM_STORE_SCHEMA_VERSION 1
+#define TANDEM_STORE_SCHEMA_VERSION 2
 
 typedef enum
 {
@@ -159,6 +161,89 @@ gboolean     tandem_store_outbox_park       (TandemStore       *self,
 
 GPtrArray   *tandem_store_get_history       (TandemStore       *self,
                                              const char        *entity_id,
+                                             GError           **error);
+
+/* Sync: used by the sync engine. */
+
+/* The next ops to push, oldest first: not parked, and not of a record with
+ * an open conflict (those are held until it is resolved). */
+GPtrArray   *tandem_store_outbox_next_batch (TandemStore       *self,
+                                             guint              limit,
+                                             GError           **error);
+/* Rows left "syncing" by a request that failed (or a crash) go back to
+ * what their outbox says. */
+gboolean     tandem_store_reset_syncing     (TandemStore       *self,
+                                             GError           **error);
+
+typedef struct
+{
+  guint applied;     /* acknowledged */
+  guint merged;      /* refused, merged automatically and queued again */
+  guint conflicts;   /* refused, now waiting for the user */
+  guint parked;      /* refused as invalid, kept for the user */
+  guint retry;       /* held or in progress: to be sent again */
+} TandemPushSummary;
+
+/* Applies the per-op results of a push (TandemPushResult *) in one
+ * transaction: acknowledged ops leave the outbox and their records become
+ * the base (with the remaining ops replayed on top); conflicts are merged
+ * with the field policies or kept for the user; invalid ops are parked. */
+gboolean     tandem_store_apply_push_results (TandemStore       *self,
+                                              GPtrArray         *results,
+                                              TandemPushSummary *summary,
+                                              GError           **error);
+/* Applies a page of the change feed (TandemRecord *) and saves @cursor, in
+ * one transaction; ids are added to @seen when it is not NULL. */
+gboolean     tandem_store_apply_changes     (TandemStore       *self,
+                                             GPtrArray         *records,
+                                             const char        *cursor,
+                                             GHashTable        *seen,
+                                             GError           **error);
+/* After a full resync: forgets synced records the server no longer has. */
+gboolean     tandem_store_forget_unseen     (TandemStore       *self,
+                                             GHashTable        *seen,
+                                             GError           **error);
+
+typedef struct
+{
+  char               *task_id;
+  TandemConflictKind  kind;
+  gint64              remote_rev;
+  TandemTask         *base;     /* what this device's edits started from */
+  TandemTask         *local;    /* this device's version now */
+  TandemTask         *remote;   /* the server's record */
+  TandemMergeResult  *merge;    /* the colliding fields and everything that merges */
+} TandemConflict;
+
+void tandem_conflict_free (TandemConflict *conflict);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TandemConflict, tandem_conflict_free)
+
+GPtrArray      *tandem_store_list_conflicts   (TandemStore  *self,
+                                               GError      **error);
+TandemConflict *tandem_store_get_conflict     (TandemStore  *self,
+                                               const char   *task_id,
+                                               GError      **error);
+
+typedef enum
+{
+  TANDEM_RESOLUTION_LOCAL,   /* this device's values; restore / delete anyway */
+  TANDEM_RESOLUTION_REMOTE,  /* the server's values, whatever it holds */
+  TANDEM_RESOLUTION_FIELDS,  /* a value per colliding field (edit conflicts) */
+} TandemResolution;
+
+/* Resolves with one new op on the server's revision that also carries the
+ * held changes of the task; @values maps colliding field names to the
+ * JsonNode to keep (TANDEM_RESOLUTION_FIELDS). */
+gboolean     tandem_store_resolve_conflict  (TandemStore       *self,
+                                             const char        *task_id,
+                                             TandemResolution   resolution,
+                                             GHashTable        *values,
+                                             GError           **error);
+
+gboolean     tandem_store_get_sync_counts   (TandemStore       *self,
+                                             guint             *n_pending,
+                                             guint             *n_parked,
+                                             guint             *n_conflicts,
                                              GError           **error);
 
 G_END_DECLS

@@ -1,0 +1,1127 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "tandem-bench"
+
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <libsoup/soup.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "tandem-codec.h"
+#include "tandem-task.h"
+
+/* How much sync traffic one tandem-server takes (DESIGN §4, §7), in one run:
+ *
+ * 1. N clients at once on loopback, each a device of its own user (so each
+ *    has its own token, rate bucket and feed, as real accounts do). Each
+ *    pushes its ops in batches (creates, then title/priority updates, tag
+ *    adds and comments on its own tasks, with the right base_rev), then
+ *    pulls its whole feed until has_more is false. Every request is timed.
+ * 2. The same number of creates, sequentially, one push per op and then in
+ *    batches, each for a fresh user: what batching buys.
+ *
+ * All clients share one SoupSession on one GMainLoop, with enough
+ * connections that none waits for a free one. Errors are transport errors,
+ * non-200 answers and per-op results other than 201 (create) or 200; checks
+ * are revisions and feed contents that differ from what the client expects.
+ * Both must be 0. One JSON object per line goes to stdout; progress and any
+ * error goes to stderr. */
+
+#ifndef TANDEM_SERVER_PATH
+#define TANDEM_SERVER_PATH "tandem-server"
+#endif
+
+#define PULL_LIMIT          1000
+#define MAX_PRINTED_ERRORS  20
+#define REQUEST_TIMEOUT_S   300
+
+static int opt_clients = 50;
+static int opt_ops = 1000;
+static int opt_batch = 100;
+static int opt_creates = 10000;
+static int opt_creates_batch = 500;
+static int opt_run = 0;
+static char *opt_server = NULL;
+static char *opt_dir = NULL;
+static gboolean opt_keep = FALSE;
+
+static const GOptionEntry options[] = {
+  { "clients", 0, 0, G_OPTION_ARG_INT, &opt_clients, "Concurrent clients (50)", "N" },
+  { "ops", 0, 0, G_OPTION_ARG_INT, &opt_ops, "Ops each client pushes (1000)", "N" },
+  { "batch", 0, 0, G_OPTION_ARG_INT, &opt_batch, "Ops per push of a client (100)", "N" },
+  { "creates", 0, 0, G_OPTION_ARG_INT, &opt_creates,
+    "Creates of the batching comparison (10000; 0 skips it)", "N" },
+  { "creates-batch", 0, 0, G_OPTION_ARG_INT, &opt_creates_batch,
+    "Creates per push in its batched half (500)", "N" },
+  { "server", 0, 0, G_OPTION_ARG_FILENAME, &opt_server,
+    "The tandem-server to run (default: the one in the build tree)", "PATH" },
+  { "dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_dir,
+    "Put the server's data folder inside DIR (default: the temporary folder)", "DIR" },
+  { "keep", 0, 0, G_OPTION_ARG_NONE, &opt_keep, "Keep the data folder and server log", NULL },
+  { "run", 0, 0, G_OPTION_ARG_INT, &opt_run, "Add \"run\": N to every line", "N" },
+  { NULL }
+};
+
+static void
+print_line (const char *metric,
+            const char *format,
+            ...) G_GNUC_PRINTF (2, 3);
+
+static void
+print_line (const char *metric,
+            const char *format,
+            ...)
+{
+  g_autofree char *rest = NULL;
+  g_autofree char *run = opt_run > 0 ? g_strdup_printf ("\"run\":%d,", opt_run) : g_strdup ("");
+  va_list args;
+
+  va_start (args, format);
+  rest = g_strdup_vprintf (format, args);
+  va_end (args);
+  printf ("{\"bench\":\"server-load\",%s\"metric\":\"%s\",%s}\n", run, metric, rest);
+  fflush (stdout);
+}
+
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of sorted @values; 0 when there are none. */
+static double
+percentile (GArray *values,
+            double  p)
+{
+  guint rank;
+
+  if (values->len == 0)
+    return 0;
+  rank = (guint) (p / 100.0 * values->len + 0.999999);
+  rank = CLAMP (rank, 1, values->len);
+  return g_array_index (values, double, rank - 1);
+}
+
+/* ",\"NAME_p50_ms\":…,\"NAME_p99_ms\":…,\"NAME_max_ms\":…" of @samples (sorted here). */
+static char *
+latency_members (const char *name,
+                 GArray     *samples)
+{
+  g_array_sort (samples, compare_doubles);
+  return g_strdup_printf (",\"%s_p50_ms\":%.2f,\"%s_p99_ms\":%.2f,\"%s_max_ms\":%.2f",
+                          name, percentile (samples, 50), name, percentile (samples, 99), name,
+                          percentile (samples, 100));
+}
+
+static double
+self_cpu_s (void)
+{
+  struct rusage usage;
+
+  getrusage (RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
+         usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+}
+
+/* The server process */
+
+typedef struct
+{
+  char        *binary;
+  char        *data_dir;
+  char        *log_path;   /* the server's stderr: one line per request */
+  char        *url;        /* http://127.0.0.1:PORT, no trailing slash */
+  GSubprocess *process;
+  int          pid;
+} Server;
+
+/* A server outlives no benchmark that dies. */
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static char *
+server_create_token (Server      *server,
+                     const char  *user,
+                     GError     **error)
+{
+  g_autoptr(GSubprocess) process = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                              error, server->binary, "token", "create", "--data",
+                              server->data_dir, "--user", user, NULL);
+  if (process == NULL || !g_subprocess_communicate_utf8 (process, NULL, NULL, &out, &err, error))
+    return NULL;
+  if (!g_subprocess_get_if_exited (process) || g_subprocess_get_exit_status (process) != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "“%s token create --user %s” failed: %s", server->binary, user, err);
+      return NULL;
+    }
+  return g_strdup (g_strstrip (out));
+}
+
+static gboolean
+server_start (Server  *server,
+              GError **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autofree char *line = NULL;
+  const char *identifier;
+
+  /* A file, not a pipe: nobody has to keep reading it for the server to
+   * go on, and it is scanned for warnings at the end. */
+  g_subprocess_launcher_set_stderr_file_path (launcher, server->log_path);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  server->process = g_subprocess_launcher_spawn (launcher, error, server->binary, "serve",
+                                                 "--data", server->data_dir,
+                                                 "--listen", "127.0.0.1:0",
+                                                 "--rate-limit", "0", NULL);
+  if (server->process == NULL)
+    return FALSE;
+  identifier = g_subprocess_get_identifier (server->process);
+  server->pid = identifier != NULL ? atoi (identifier) : 0;
+
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server->process));
+  g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (out), FALSE);
+  line = g_data_input_stream_read_line_utf8 (out, NULL, NULL, error);
+  if (line == NULL || !g_str_has_prefix (line, "listening on "))
+    {
+      g_autofree char *log = NULL;
+
+      g_file_get_contents (server->log_path, &log, NULL, NULL);
+      g_clear_error (error);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "tandem-server did not start: %s",
+                   log != NULL ? log : "(no output)");
+      return FALSE;
+    }
+  server->url = g_strdup (line + strlen ("listening on "));
+  if (g_str_has_suffix (server->url, "/"))
+    server->url[strlen (server->url) - 1] = '\0';
+  return TRUE;
+}
+
+static void
+server_exited_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  GMainLoop *loop = user_data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  g_main_loop_quit (loop);
+  g_main_loop_unref (loop);
+}
+
+static gboolean
+server_stop_timeout_cb (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* SIGTERM, as a service manager would; SIGKILL if it is not gone in 30 s. */
+static void
+server_stop (Server *server)
+{
+  g_autoptr(GMainLoop) loop = NULL;
+  guint timeout_id;
+
+  if (server->process == NULL)
+    return;
+
+  loop = g_main_loop_new (NULL, FALSE);
+  g_subprocess_send_signal (server->process, SIGTERM);
+  g_subprocess_wait_async (server->process, NULL, server_exited_cb, g_main_loop_ref (loop));
+  timeout_id = g_timeout_add_seconds (30, server_stop_timeout_cb, loop);
+  g_main_loop_run (loop);
+  if (g_subprocess_get_identifier (server->process) != NULL)
+    {
+      g_printerr ("server-load: tandem-server did not stop on SIGTERM; killing it\n");
+      g_subprocess_force_exit (server->process);
+      g_subprocess_wait (server->process, NULL, NULL);
+    }
+  else
+    g_source_remove (timeout_id);
+  if (!g_subprocess_get_if_exited (server->process) ||
+      g_subprocess_get_exit_status (server->process) != 0)
+    g_printerr ("server-load: tandem-server ended with wait status %d\n",
+                g_subprocess_get_status (server->process));
+  g_clear_object (&server->process);
+}
+
+/* A "Name:  N kB" line of /proc/PID/status, in KiB; 0 if unknown. */
+static guint64
+server_status_kib (Server     *server,
+                   const char *name)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", server->pid);
+  g_autofree char *contents = NULL;
+  const char *line;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return 0;
+  for (line = contents; line != NULL && *line != '\0'; line = strchr (line, '\n'))
+    {
+      if (*line == '\n')
+        line++;
+      if (g_str_has_prefix (line, name) && line[strlen (name)] == ':')
+        return g_ascii_strtoull (line + strlen (name) + 1, NULL, 10);
+    }
+  return 0;
+}
+
+/* User + system CPU time of the server so far, from /proc/PID/stat. */
+static double
+server_cpu_s (Server *server)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", server->pid);
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) fields = NULL;
+  const char *after_name;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL) ||
+      (after_name = strrchr (contents, ')')) == NULL)
+    return 0;
+  /* After "pid (comm) " the fields start at 3 (state); utime is 14, stime 15. */
+  fields = g_strsplit (after_name + 2, " ", 16);
+  if (g_strv_length (fields) < 14)
+    return 0;
+  return (g_ascii_strtod (fields[11], NULL) + g_ascii_strtod (fields[12], NULL)) /
+         sysconf (_SC_CLK_TCK);
+}
+
+static guint64
+tree_size_kib (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+  guint64 total = 0;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+      GStatBuf buf;
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        total += tree_size_kib (child);
+      else if (g_stat (child, &buf) == 0)
+        total += buf.st_size / 1024;
+    }
+  return total;
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+/* Counts the request lines of the server log by status and reports every
+ * other line (warnings, criticals, storage errors) on stderr. */
+static void
+scan_server_log (Server *server)
+{
+  g_autoptr(GRegex) request_line = NULL;
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint n_requests = 0, n_not_ok = 0, n_other = 0;
+
+  if (!g_file_get_contents (server->log_path, &contents, NULL, NULL))
+    {
+      g_printerr ("server-load: cannot read the server log %s\n", server->log_path);
+      return;
+    }
+  request_line = g_regex_new (" [A-Z]+ /v1/\\S+ (\\d{3}) [0-9.]+ms user=", G_REGEX_OPTIMIZE, 0,
+                              NULL);
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_autoptr(GMatchInfo) match = NULL;
+
+      if (*lines[i] == '\0' || g_str_has_suffix (lines[i], ": stopping"))
+        continue;
+      if (g_regex_match (request_line, lines[i], 0, &match))
+        {
+          g_autofree char *status = g_match_info_fetch (match, 1);
+
+          n_requests++;
+          if (!g_str_equal (status, "200"))
+            {
+              if (n_not_ok++ < MAX_PRINTED_ERRORS)
+                g_printerr ("server-load: server log: %s\n", lines[i]);
+            }
+          continue;
+        }
+      if (n_other++ < MAX_PRINTED_ERRORS)
+        g_printerr ("server-load: server log: %s\n", lines[i]);
+    }
+  print_line ("server_log", "\"requests\":%u,\"not_200\":%u,\"other_lines\":%u",
+              n_requests, n_not_ok, n_other);
+}
+
+/* Clients */
+
+typedef struct _Phase Phase;
+
+typedef struct
+{
+  Phase             *phase;
+  guint              index;
+  char              *authorization;   /* "Bearer TOKEN" */
+  char              *device_id;
+  GRand             *rand;
+  guint              n_ops;           /* to push in all */
+  guint              batch;           /* per push */
+  gboolean           creates_only;
+  gboolean           pull;
+
+  guint              n_made;          /* ops made so far */
+  GPtrArray         *task_ids;        /* char *, in creation order */
+  GPtrArray         *titles;          /* char *, the title each task has now */
+  GArray            *priorities;      /* int */
+  GArray            *revs;            /* gint64: the revision each task has now */
+  GHashTable        *index_of;        /* task id -> its index + 1 */
+
+  /* The request in flight. */
+  SoupMessage       *message;
+  TandemPushRequest *request;
+  GArray            *expected_revs;   /* gint64, one per op of request */
+  gint64             sent_at;         /* monotonic, µs */
+
+  char              *cursor;
+  GHashTable        *pulled;          /* task ids seen in the feed */
+} Client;
+
+struct _Phase
+{
+  SoupSession *session;
+  const char  *url;
+  GMainLoop   *loop;
+  guint        running;
+
+  GArray      *push_ms;
+  GArray      *pull_ms;
+  guint        pushes;
+  guint        pulls;
+  guint        ops_applied;
+  guint        records_pulled;
+  guint        errors;        /* transport, non-200, per-op status */
+  guint        checks_failed; /* revisions and feed contents */
+  guint        printed;
+};
+
+static void client_push_next (Client *client);
+static void client_pull_next (Client *client);
+
+static Client *
+client_new (Phase      *phase,
+            guint       index,
+            const char *token,
+            guint       n_ops,
+            guint       batch,
+            gboolean    creates_only,
+            gboolean    pull)
+{
+  Client *client = g_new0 (Client, 1);
+
+  client->phase = phase;
+  client->index = index;
+  client->authorization = g_strconcat ("Bearer ", token, NULL);
+  client->device_id = g_uuid_string_random ();
+  client->rand = g_rand_new_with_seed (1000 + index);
+  client->n_ops = n_ops;
+  client->batch = batch;
+  client->creates_only = creates_only;
+  client->pull = pull;
+  client->task_ids = g_ptr_array_new_with_free_func (g_free);
+  client->titles = g_ptr_array_new_with_free_func (g_free);
+  client->priorities = g_array_new (FALSE, FALSE, sizeof (int));
+  client->revs = g_array_new (FALSE, FALSE, sizeof (gint64));
+  client->index_of = g_hash_table_new (g_str_hash, g_str_equal);
+  client->pulled = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  return client;
+}
+
+static void
+client_free (Client *client)
+{
+  g_free (client->authorization);
+  g_free (client->device_id);
+  g_rand_free (client->rand);
+  g_hash_table_unref (client->index_of);
+  g_ptr_array_unref (client->task_ids);
+  g_ptr_array_unref (client->titles);
+  g_array_unref (client->priorities);
+  g_array_unref (client->revs);
+  g_clear_object (&client->message);
+  g_clear_pointer (&client->request, tandem_push_request_free);
+  g_clear_pointer (&client->expected_revs, g_array_unref);
+  g_free (client->cursor);
+  g_hash_table_unref (client->pulled);
+  g_free (client);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Client, client_free)
+
+static void
+client_report (Client     *client,
+               guint      *counter,
+               const char *format,
+               ...) G_GNUC_PRINTF (3, 4);
+
+/* Counts one error or failed check and prints the first few. */
+static void
+client_report (Client     *client,
+               guint      *counter,
+               const char *format,
+               ...)
+{
+  va_list args;
+
+  (*counter)++;
+  if (client->phase->printed++ >= MAX_PRINTED_ERRORS)
+    return;
+  va_start (args, format);
+  {
+    g_autofree char *message = g_strdup_vprintf (format, args);
+
+    g_printerr ("server-load: client %u: %s\n", client->index, message);
+  }
+  va_end (args);
+}
+
+static void
+client_done (Client *client)
+{
+  if (--client->phase->running == 0)
+    g_main_loop_quit (client->phase->loop);
+}
+
+static void
+client_send (Client              *client,
+             SoupMessage         *message,
+             GAsyncReadyCallback  callback)
+{
+  soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization",
+                                client->authorization);
+  g_set_object (&client->message, message);
+  client->sent_at = g_get_monotonic_time ();
+  soup_session_send_and_read_async (client->phase->session, message, G_PRIORITY_DEFAULT, NULL,
+                                    callback, client);
+}
+
+/* The answer of the request in flight: its body when it is a 200, else
+ * NULL with the error counted. Records the latency either way. */
+static GBytes *
+client_finish (Client       *client,
+               GAsyncResult *result,
+               GArray       *latencies,
+               const char   *what)
+{
+  g_autoptr(SoupMessage) message = g_steal_pointer (&client->message);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = NULL;
+  double ms;
+  guint status;
+
+  body = soup_session_send_and_read_finish (client->phase->session, result, &error);
+  ms = (g_get_monotonic_time () - client->sent_at) / 1000.0;
+  g_array_append_val (latencies, ms);
+  if (body == NULL)
+    {
+      client_report (client, &client->phase->errors, "%s failed: %s", what, error->message);
+      return NULL;
+    }
+  status = soup_message_get_status (message);
+  if (status != SOUP_STATUS_OK)
+    {
+      gsize size = 0;
+      const char *data = g_bytes_get_data (body, &size);
+
+      client_report (client, &client->phase->errors, "%s answered %u: %.*s", what, status,
+                     (int) MIN (size, 300), data != NULL ? data : "");
+      return NULL;
+    }
+  return g_steal_pointer (&body);
+}
+
+static JsonNode *
+client_parse (Client     *client,
+              GBytes     *body,
+              const char *what)
+{
+  g_autoptr(GError) error = NULL;
+  gsize size = 0;
+  const char *data = g_bytes_get_data (body, &size);
+  JsonNode *node = tandem_json_parse (data != NULL ? data : "", size, &error);
+
+  if (node == NULL)
+    client_report (client, &client->phase->errors, "%s answered with bad JSON: %s", what,
+                   error->message);
+  return node;
+}
+
+/* The next op of this client, as its sync engine would send it, and the
+ * revision the task must have once the server applied it. Ops go round in
+ * tens: 4 creates, 3 updates (title, a human field, and priority, an lww
+ * one, with their base), 2 tag adds, 1 comment, the edits on tasks this
+ * client created before. Every one changes its task, so every one is a
+ * real write with a new revision. */
+static TandemOp *
+client_make_op (Client *client,
+                gint64 *expected_rev)
+{
+  TandemOp *op = tandem_op_new ();
+  guint n = client->n_made++;
+  guint slot = n % 10;
+  guint at;
+
+  op->op_id = g_uuid_string_random ();
+  op->device_id = g_strdup (client->device_id);
+  op->entity = TANDEM_ENTITY_TASK;
+  op->created_at = tandem_now_rfc3339 ();
+
+  if (client->creates_only || slot < 4 || client->task_ids->len == 0)
+    {
+      char *id = g_uuid_string_random ();
+      char *title = g_strdup_printf ("Load test task %u of client %u",
+                                     client->task_ids->len + 1, client->index);
+      int priority = n % (TANDEM_PRIORITY_MAX + 1);
+      gint64 rev = 1;
+      JsonArray *tags = json_array_new ();
+
+      op->kind = TANDEM_OP_CREATE;
+      op->entity_id = g_strdup (id);
+      op->base_rev = 0;
+      json_object_set_string_member (op->patch, "title", title);
+      json_object_set_string_member (op->patch, "notes",
+                                     "Made by bench/server-load.\nA second line of notes.");
+      json_object_set_int_member (op->patch, "priority", priority);
+      json_array_add_string_element (tags, "load-test");
+      json_object_set_array_member (op->patch, "tags", tags);
+
+      g_ptr_array_add (client->task_ids, id);
+      g_ptr_array_add (client->titles, title);
+      g_array_append_val (client->priorities, priority);
+      g_array_append_val (client->revs, rev);
+      g_hash_table_insert (client->index_of, id, GUINT_TO_POINTER (client->task_ids->len));
+      *expected_rev = rev;
+      return op;
+    }
+
+  at = g_rand_int_range (client->rand, 0, client->task_ids->len);
+  op->entity_id = g_strdup (g_ptr_array_index (client->task_ids, at));
+  op->base_rev = g_array_index (client->revs, gint64, at);
+
+  if (slot < 7)
+    {
+      int *priority = &g_array_index (client->priorities, int, at);
+      char *title = g_strdup_printf ("Load test task %u of client %u, edit %u", at + 1,
+                                     client->index, n);
+
+      op->kind = TANDEM_OP_UPDATE;
+      json_object_set_string_member (op->base, "title", g_ptr_array_index (client->titles, at));
+      json_object_set_int_member (op->base, "priority", *priority);
+      *priority = (*priority + 1) % (TANDEM_PRIORITY_MAX + 1);
+      json_object_set_string_member (op->patch, "title", title);
+      json_object_set_int_member (op->patch, "priority", *priority);
+      g_free (g_ptr_array_index (client->titles, at));
+      g_ptr_array_index (client->titles, at) = title;
+    }
+  else if (slot < 9)
+    {
+      g_autofree char *tag = g_strdup_printf ("tag%u", n);
+
+      op->kind = TANDEM_OP_TAG_ADD;
+      json_object_set_string_member (op->patch, "tag", tag);
+    }
+  else
+    {
+      g_autofree char *comment_id = g_uuid_string_random ();
+      g_autofree char *body = g_strdup_printf ("Comment %u from the load test", n);
+
+      op->kind = TANDEM_OP_COMMENT_ADD;
+      json_object_set_string_member (op->patch, "comment_id", comment_id);
+      json_object_set_string_member (op->patch, "body", body);
+    }
+
+  g_array_index (client->revs, gint64, at)++;
+  *expected_rev = g_array_index (client->revs, gint64, at);
+  return op;
+}
+
+static void
+push_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  Client *client = user_data;
+  Phase *phase = client->phase;
+  g_autoptr(TandemPushRequest) request = g_steal_pointer (&client->request);
+  g_autoptr(GArray) expected_revs = g_steal_pointer (&client->expected_revs);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+
+  phase->pushes++;
+  if (!(body = client_finish (client, result, phase->push_ms, "push")) ||
+      !(node = client_parse (client, body, "push")))
+    {
+      /* Later ops would only pile up errors on the same tasks. */
+      client_done (client);
+      return;
+    }
+  if (!(results = tandem_push_response_from_json (node, &error)))
+    {
+      client_report (client, &phase->errors, "push answered with a bad results list: %s",
+                     error->message);
+      client_done (client);
+      return;
+    }
+  if (results->len != request->ops->len)
+    {
+      client_report (client, &phase->errors, "push of %u ops answered %u results",
+                     request->ops->len, results->len);
+      client_done (client);
+      return;
+    }
+
+  for (guint i = 0; i < results->len; i++)
+    {
+      const TandemPushResult *answer = g_ptr_array_index (results, i);
+      const TandemOp *op = g_ptr_array_index (request->ops, i);
+      guint wanted = op->kind == TANDEM_OP_CREATE ? 201 : 200;
+      gint64 expected_rev = g_array_index (expected_revs, gint64, i);
+
+      if (answer->status != wanted || g_strcmp0 (answer->op_id, op->op_id) != 0)
+        {
+          client_report (client, &phase->errors, "op %s (%s) answered %u %s%s%s", op->op_id,
+                         tandem_op_kind_to_string (op->kind), answer->status,
+                         answer->type ? answer->type : "", answer->error ? ": " : "",
+                         answer->error ? answer->error : "");
+          continue;
+        }
+      phase->ops_applied++;
+      if (answer->record == NULL || answer->record->task == NULL ||
+          g_strcmp0 (answer->record->task->id, op->entity_id) != 0 ||
+          answer->record->task->rev != expected_rev)
+        client_report (client, &phase->checks_failed,
+                       "op %s (%s) on %s: the task came back at rev %" G_GINT64_FORMAT
+                       ", expected %" G_GINT64_FORMAT, op->op_id,
+                       tandem_op_kind_to_string (op->kind), op->entity_id,
+                       answer->record && answer->record->task ? answer->record->task->rev : -1,
+                       expected_rev);
+    }
+
+  client_push_next (client);
+}
+
+static void
+client_push_next (Client *client)
+{
+  g_autofree char *uri = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(SoupMessage) message = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  guint n;
+
+  if (client->n_made >= client->n_ops)
+    {
+      if (client->pull)
+        client_pull_next (client);
+      else
+        client_done (client);
+      return;
+    }
+
+  n = MIN (client->batch, client->n_ops - client->n_made);
+  client->request = tandem_push_request_new ();
+  client->request->device_id = g_strdup (client->device_id);
+  client->expected_revs = g_array_sized_new (FALSE, FALSE, sizeof (gint64), n);
+  for (guint i = 0; i < n; i++)
+    {
+      gint64 expected_rev = 0;
+
+      g_ptr_array_add (client->request->ops, client_make_op (client, &expected_rev));
+      g_array_append_val (client->expected_revs, expected_rev);
+    }
+
+  node = tandem_push_request_to_json (client->request);
+  text = tandem_json_to_string (node, FALSE);
+  bytes = g_bytes_new_take (text, strlen (text));
+  text = NULL;
+
+  uri = g_strconcat (client->phase->url, "/v1/sync/push", NULL);
+  message = soup_message_new ("POST", uri);
+  soup_message_set_request_body_from_bytes (message, "application/json", bytes);
+  client_send (client, message, push_cb);
+}
+
+static void
+pull_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  Client *client = user_data;
+  Phase *phase = client->phase;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(TandemChangesPage) page = NULL;
+  g_autoptr(GError) error = NULL;
+
+  phase->pulls++;
+  if (!(body = client_finish (client, result, phase->pull_ms, "pull")) ||
+      !(node = client_parse (client, body, "pull")))
+    {
+      client_done (client);
+      return;
+    }
+  if (!(page = tandem_changes_page_from_json (node, &error)))
+    {
+      client_report (client, &phase->errors, "pull answered with a bad page: %s",
+                     error->message);
+      client_done (client);
+      return;
+    }
+
+  phase->records_pulled += page->changes->len;
+  for (guint i = 0; i < page->changes->len; i++)
+    {
+      const TandemRecord *record = g_ptr_array_index (page->changes, i);
+      const TandemTask *task = record->task;
+      guint at;
+
+      if (task == NULL ||
+          (at = GPOINTER_TO_UINT (g_hash_table_lookup (client->index_of, task->id))) == 0)
+        {
+          client_report (client, &phase->checks_failed, "the feed holds a record this client "
+                         "never made (another user's data?)");
+          continue;
+        }
+      if (task->rev != g_array_index (client->revs, gint64, at - 1) || task->deleted)
+        client_report (client, &phase->checks_failed,
+                       "the feed has task %s at rev %" G_GINT64_FORMAT ", expected %"
+                       G_GINT64_FORMAT, task->id, task->rev,
+                       g_array_index (client->revs, gint64, at - 1));
+      if (!g_hash_table_add (client->pulled, g_strdup (task->id)))
+        client_report (client, &phase->checks_failed, "the feed has task %s twice", task->id);
+    }
+
+  g_free (client->cursor);
+  client->cursor = g_strdup (page->cursor);
+  if (page->has_more)
+    {
+      client_pull_next (client);
+      return;
+    }
+
+  if (g_hash_table_size (client->pulled) != client->task_ids->len)
+    client_report (client, &phase->checks_failed, "the feed has %u of the %u tasks made",
+                   g_hash_table_size (client->pulled), client->task_ids->len);
+  client_done (client);
+}
+
+/* The whole feed from the beginning, the biggest page at a time. */
+static void
+client_pull_next (Client *client)
+{
+  g_autofree char *uri = NULL;
+  g_autoptr(SoupMessage) message = NULL;
+
+  if (client->cursor != NULL)
+    uri = g_strdup_printf ("%s/v1/sync/changes?limit=%d&since=%s", client->phase->url,
+                           PULL_LIMIT, client->cursor);
+  else
+    uri = g_strdup_printf ("%s/v1/sync/changes?limit=%d", client->phase->url, PULL_LIMIT);
+  message = soup_message_new ("GET", uri);
+  client_send (client, message, pull_cb);
+}
+
+static void
+phase_init (Phase       *phase,
+            SoupSession *session,
+            const char  *url)
+{
+  memset (phase, 0, sizeof *phase);
+  phase->session = session;
+  phase->url = url;
+  phase->loop = g_main_loop_new (NULL, FALSE);
+  phase->push_ms = g_array_new (FALSE, FALSE, sizeof (double));
+  phase->pull_ms = g_array_new (FALSE, FALSE, sizeof (double));
+}
+
+static void
+phase_clear (Phase *phase)
+{
+  g_clear_pointer (&phase->loop, g_main_loop_unref);
+  g_clear_pointer (&phase->push_ms, g_array_unref);
+  g_clear_pointer (&phase->pull_ms, g_array_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Phase, phase_clear)
+
+/* Runs @clients at once until every one is done; returns the wall time in s. */
+static double
+phase_run (Phase     *phase,
+           GPtrArray *clients)
+{
+  gint64 start = g_get_monotonic_time ();
+
+  phase->running = clients->len;
+  for (guint i = 0; i < clients->len; i++)
+    client_push_next (g_ptr_array_index (clients, i));
+  g_main_loop_run (phase->loop);
+  return (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
+}
+
+/* The run */
+
+static gboolean
+run_concurrent (Server      *server,
+                SoupSession *session,
+                GStrv        tokens)
+{
+  g_auto(Phase) phase = { 0 };
+  g_autoptr(GPtrArray) clients = g_ptr_array_new_with_free_func ((GDestroyNotify) client_free);
+  g_autofree char *push = NULL;
+  g_autofree char *pull = NULL;
+  double server_cpu = server_cpu_s (server), client_cpu = self_cpu_s ();
+  double wall;
+
+  phase_init (&phase, session, server->url);
+  for (int i = 0; i < opt_clients; i++)
+    g_ptr_array_add (clients, client_new (&phase, i + 1, tokens[i], opt_ops, opt_batch, FALSE,
+                                          TRUE));
+
+  g_printerr ("server-load: %d clients pushing %d ops each in batches of %d, then pulling\n",
+              opt_clients, opt_ops, opt_batch);
+  wall = phase_run (&phase, clients);
+  server_cpu = server_cpu_s (server) - server_cpu;
+  client_cpu = self_cpu_s () - client_cpu;
+
+  push = latency_members ("push", phase.push_ms);
+  pull = latency_members ("pull", phase.pull_ms);
+  print_line ("concurrent_push",
+              "\"clients\":%d,\"ops_per_client\":%d,\"batch\":%d,\"ops\":%u,\"wall_s\":%.3f,"
+              "\"ops_per_s\":%.0f,\"pushes\":%u,\"pulls\":%u,\"records_pulled\":%u%s%s,"
+              "\"server_cpu_s\":%.2f,\"client_cpu_s\":%.2f,\"errors\":%u,\"checks_failed\":%u",
+              opt_clients, opt_ops, opt_batch, phase.ops_applied, wall,
+              phase.ops_applied / wall, phase.pushes, phase.pulls, phase.records_pulled, push,
+              pull, server_cpu, client_cpu, phase.errors, phase.checks_failed);
+  return phase.errors == 0 && phase.checks_failed == 0;
+}
+
+/* Pushes opt_creates creates for one fresh user, @batch per request, one
+ * request at a time. */
+static gboolean
+run_creates (Server      *server,
+             SoupSession *session,
+             const char  *token,
+             int          batch,
+             double      *wall,
+             double      *server_cpu,
+             char       **latencies)
+{
+  g_auto(Phase) phase = { 0 };
+  g_autoptr(GPtrArray) clients = g_ptr_array_new_with_free_func ((GDestroyNotify) client_free);
+  g_autofree char *name = g_strdup_printf ("creates_%d", batch);
+
+  phase_init (&phase, session, server->url);
+  g_ptr_array_add (clients, client_new (&phase, 0, token, opt_creates, batch, TRUE, FALSE));
+  g_printerr ("server-load: %d creates, %d per push\n", opt_creates, batch);
+  *server_cpu = server_cpu_s (server);
+  *wall = phase_run (&phase, clients);
+  *server_cpu = server_cpu_s (server) - *server_cpu;
+  *latencies = latency_members (batch == 1 ? "single" : "batched", phase.push_ms);
+  if (phase.ops_applied != (guint) opt_creates)
+    g_printerr ("server-load: only %u of %d creates were applied\n", phase.ops_applied,
+                opt_creates);
+  return phase.errors == 0 && phase.checks_failed == 0 && phase.ops_applied == (guint) opt_creates;
+}
+
+static gboolean
+run_batching (Server      *server,
+              SoupSession *session,
+              const char  *single_token,
+              const char  *batched_token)
+{
+  g_autofree char *single = NULL;
+  g_autofree char *batched = NULL;
+  double single_s = 0, batched_s = 0, single_cpu = 0, batched_cpu = 0;
+  gboolean ok;
+
+  ok = run_creates (server, session, single_token, 1, &single_s, &single_cpu, &single);
+  ok = run_creates (server, session, batched_token, opt_creates_batch, &batched_s, &batched_cpu,
+                    &batched) && ok;
+  print_line ("batching",
+              "\"creates\":%d,\"batch\":%d,\"single_s\":%.3f,\"batched_s\":%.3f,\"ratio\":%.1f,"
+              "\"single_ops_per_s\":%.0f,\"batched_ops_per_s\":%.0f%s%s,"
+              "\"single_server_cpu_s\":%.2f,\"batched_server_cpu_s\":%.2f,\"ok\":%s",
+              opt_creates, opt_creates_batch, single_s, batched_s, single_s / batched_s,
+              opt_creates / single_s, opt_creates / batched_s, single, batched, single_cpu,
+              batched_cpu, ok ? "true" : "false");
+  return ok;
+}
+
+static gboolean
+check_options (GError **error)
+{
+  if (opt_clients < 1 || opt_ops < 1 || opt_creates < 0)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--clients and --ops must be at least 1, --creates at least 0");
+      return FALSE;
+    }
+  if (opt_batch < 1 || opt_batch > TANDEM_PUSH_MAX_OPS ||
+      opt_creates_batch < 1 || opt_creates_batch > TANDEM_PUSH_MAX_OPS)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--batch and --creates-batch must be from 1 to %d (the server's limit)",
+                   TANDEM_PUSH_MAX_OPS);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+run (Server  *server,
+     GError **error)
+{
+  g_autoptr(GPtrArray) tokens = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(SoupSession) session = NULL;
+  guint64 rss_start, hwm_concurrent;
+  gboolean ok;
+
+  /* One user per client: each a device of a different person, so every
+   * feed holds only that client's tasks. Made before the server starts so
+   * that no token process competes with it. */
+  g_printerr ("server-load: creating %d tokens in %s\n", opt_clients + 2, server->data_dir);
+  for (int i = 0; i < opt_clients + 2; i++)
+    {
+      g_autofree char *user = g_strdup_printf ("load-user-%d", i + 1);
+      char *token = server_create_token (server, user, error);
+
+      if (token == NULL)
+        return FALSE;
+      g_ptr_array_add (tokens, token);
+    }
+  g_ptr_array_add (tokens, NULL);
+
+  if (!server_start (server, error))
+    return FALSE;
+  g_printerr ("server-load: tandem-server pid %d on %s\n", server->pid, server->url);
+  rss_start = server_status_kib (server, "VmRSS");
+
+  session = soup_session_new_with_options ("max-conns", opt_clients + 10,
+                                           "max-conns-per-host", opt_clients + 10,
+                                           "timeout", REQUEST_TIMEOUT_S,
+                                           NULL);
+
+  ok = run_concurrent (server, session, (GStrv) tokens->pdata);
+  hwm_concurrent = server_status_kib (server, "VmHWM");
+  if (opt_creates > 0)
+    ok = run_batching (server, session, g_ptr_array_index (tokens, opt_clients),
+                       g_ptr_array_index (tokens, opt_clients + 1)) && ok;
+
+  print_line ("server_rss_kib",
+              "\"peak_kib\":%" G_GUINT64_FORMAT ",\"peak_after_concurrent_kib\":%" G_GUINT64_FORMAT
+              ",\"rss_start_kib\":%" G_GUINT64_FORMAT ",\"rss_end_kib\":%" G_GUINT64_FORMAT
+              ",\"data_kib\":%" G_GUINT64_FORMAT,
+              server_status_kib (server, "VmHWM"), hwm_concurrent, rss_start,
+              server_status_kib (server, "VmRSS"), tree_size_kib (server->data_dir));
+  if (!ok)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                 "some requests failed or answered what was not expected (see above)");
+  return ok;
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *template = NULL;
+  Server server = { 0 };
+  gboolean ok;
+
+  g_option_context_set_summary (context,
+                                "Loads a real tandem-server on loopback with concurrent sync "
+                                "clients, then compares one push per op with batched pushes.\n"
+                                "Prints one JSON object per line.");
+  g_option_context_add_main_entries (context, options, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error) || !check_options (&error))
+    {
+      g_printerr ("server-load: %s\n", error->message);
+      return 2;
+    }
+
+  server.binary = g_strdup (opt_server != NULL ? opt_server : TANDEM_SERVER_PATH);
+  if (!g_file_test (server.binary, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_printerr ("server-load: %s is not an executable tandem-server; build it or pass "
+                  "--server PATH\n", server.binary);
+      return 2;
+    }
+  template = g_build_filename (opt_dir != NULL ? opt_dir : g_get_tmp_dir (),
+                               "tandem-server-load-XXXXXX", NULL);
+  if (g_mkdtemp (template) == NULL)
+    {
+      g_printerr ("server-load: cannot make a folder like %s: %s\n", template,
+                  g_strerror (errno));
+      return 1;
+    }
+  server.data_dir = g_build_filename (template, "data", NULL);
+  server.log_path = g_build_filename (template, "server.log", NULL);
+  g_mkdir (server.data_dir, 0700);
+
+  ok = run (&server, &error);
+  server_stop (&server);
+  if (server.pid != 0)
+    scan_server_log (&server);
+  if (!ok)
+    g_printerr ("server-load: %s\n", error->message);
+
+  if (opt_keep)
+    g_printerr ("server-load: kept %s\n", template);
+  else
+    remove_tree (template);
+
+  g_free (server.binary);
+  g_free (server.data_dir);
+  g_free (server.log_path);
+  g_free (server.url);
+  return ok ? 0 : 1;
+}
