@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tandem-account.h"
 #include "tandem-store.h"
+#include "tandem-sync-engine.h"
 
 /* Exit statuses: scripts rely on them. */
 enum
@@ -15,7 +17,12 @@ enum
   EXIT_OK = 0,
   EXIT_FAILURE_OTHER = 1,   /* the database could not be used */
   EXIT_BAD_INPUT = 2,       /* usage, unknown id, invalid value: nothing was written */
+  EXIT_CONFLICTS = 3,       /* sync: conflicts wait for the user */
+  EXIT_UNREACHABLE = 4,     /* sync: server unreachable, still failing, or sign-in needed */
+  EXIT_PARKED = 5,          /* sync: the server refused some changes */
 };
+
+#define SYNC_BOUND_SECONDS 30
 
 typedef struct
 {
@@ -711,6 +718,278 @@ cmd_history (Context *ctx,
   return EXIT_OK;
 }
 
+static int
+cmd_account (Context *ctx,
+             GError **error)
+{
+  const char *url = args_get (ctx->args, "server");
+  const char *token = args_get (ctx->args, "token");
+  TandemTokenStorage storage;
+
+  if (url == NULL || token == NULL)
+    return usage_error (error, "account: give both --server URL and --token TOKEN"),
+           EXIT_BAD_INPUT;
+  if (!tandem_account_save (ctx->store, url, token, &storage, error))
+    return EXIT_BAD_INPUT;
+  g_print ("Account set: %s (token kept in %s)\n", url,
+           storage == TANDEM_TOKEN_IN_KEYRING ? "the keyring" : "this device's database");
+  return EXIT_OK;
+}
+
+typedef struct
+{
+  GMainLoop         *loop;
+  TandemSyncOutcome  outcome;
+  GError            *error;
+} SyncWait;
+
+static void
+sync_done (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  SyncWait *wait = data;
+
+  wait->outcome = tandem_sync_engine_sync_bounded_finish (TANDEM_SYNC_ENGINE (source), result,
+                                                          &wait->error);
+  g_main_loop_quit (wait->loop);
+}
+
+static int
+cmd_sync (Context *ctx,
+          GError **error)
+{
+  g_autoptr(TandemSyncEngine) engine = tandem_sync_engine_new (ctx->store);
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  SyncWait wait = { loop, TANDEM_SYNC_OUTCOME_DONE, NULL };
+  const char *reason;
+
+  tandem_sync_engine_sync_bounded_async (engine, SYNC_BOUND_SECONDS, NULL, sync_done, &wait);
+  g_main_loop_run (loop);
+  if (wait.error != NULL)
+    {
+      g_propagate_error (error, wait.error);
+      return EXIT_FAILURE_OTHER;
+    }
+
+  reason = tandem_sync_engine_get_last_error (engine);
+  switch (wait.outcome)
+    {
+    case TANDEM_SYNC_OUTCOME_DONE:
+      g_print ("Up to date.\n");
+      return EXIT_OK;
+    case TANDEM_SYNC_OUTCOME_CONFLICTS:
+      g_printerr ("tandem-cli: some tasks were changed on two devices; "
+                  "see “tandem-cli conflicts” and “tandem-cli resolve”\n");
+      return EXIT_CONFLICTS;
+    case TANDEM_SYNC_OUTCOME_PARKED:
+      g_printerr ("tandem-cli: the server refused some changes; see “tandem-cli outbox”\n");
+      return EXIT_PARKED;
+    case TANDEM_SYNC_OUTCOME_AUTH:
+      g_printerr ("tandem-cli: sync is paused until you sign in again "
+                  "(tandem-cli account --server URL --token TOKEN): %s\n", reason ? reason : "");
+      return EXIT_UNREACHABLE;
+    case TANDEM_SYNC_OUTCOME_SIGNED_OUT:
+      g_printerr ("tandem-cli: no sync account; set one with "
+                  "“tandem-cli account --server URL --token TOKEN”\n");
+      return EXIT_UNREACHABLE;
+    case TANDEM_SYNC_OUTCOME_UNREACHABLE:
+    default:
+      g_printerr ("tandem-cli: could not sync within %d s; your changes are kept on this "
+                  "device: %s\n", SYNC_BOUND_SECONDS, reason ? reason : "server unreachable");
+      return EXIT_UNREACHABLE;
+    }
+}
+
+static int
+cmd_status (Context *ctx,
+            GError **error)
+{
+  g_autofree char *url = tandem_store_get_setting (ctx->store, "server_url");
+  g_autofree char *cursor = tandem_store_get_setting (ctx->store, "cursor");
+  g_autofree char *last = tandem_store_get_setting (ctx->store, "last_synced");
+  g_autofree char *paused = tandem_store_get_setting (ctx->store, "auth_paused");
+  g_autofree char *last_text = NULL;
+  guint n_pending = 0, n_parked = 0, n_conflicts = 0;
+
+  if (!tandem_store_get_sync_counts (ctx->store, &n_pending, &n_parked, &n_conflicts, error))
+    return -1;
+  if (last != NULL && *last != '\0')
+    {
+      g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc (g_ascii_strtoll (last, NULL, 10));
+
+      last_text = g_date_time_format_iso8601 (when);
+    }
+
+  if (ctx->json)
+    {
+      g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+      JsonObject *object = json_object_new ();
+
+      json_object_set_string_member (object, "server", url && *url ? url : NULL);
+      json_object_set_int_member (object, "pending", n_pending);
+      json_object_set_int_member (object, "conflicts", n_conflicts);
+      json_object_set_int_member (object, "parked", n_parked);
+      json_object_set_string_member (object, "last_synced", last_text);
+      json_object_set_string_member (object, "cursor", cursor && *cursor ? cursor : NULL);
+      json_object_set_boolean_member (object, "auth_paused", paused != NULL && *paused != '\0');
+      json_node_take_object (node, object);
+      print_json (node);
+      return EXIT_OK;
+    }
+
+  g_print ("server       %s\n", url && *url ? url : "(none; see tandem-cli account)");
+  g_print ("pending      %u\n", n_pending);
+  g_print ("conflicts    %u\n", n_conflicts);
+  g_print ("parked       %u\n", n_parked);
+  g_print ("last synced  %s\n", last_text ? last_text : "never");
+  if (paused != NULL && *paused != '\0')
+    g_print ("sync is paused: the server refused the token; sign in again\n");
+  return EXIT_OK;
+}
+
+static JsonNode *
+conflict_to_json (const TandemConflict *conflict)
+{
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+  JsonObject *object = json_object_new ();
+  JsonArray *fields = json_array_new ();
+
+  json_object_set_string_member (object, "task_id", conflict->task_id);
+  json_object_set_string_member (object, "kind", tandem_conflict_kind_to_string (conflict->kind));
+  json_object_set_int_member (object, "remote_rev", conflict->remote_rev);
+  for (guint i = 0; i < conflict->merge->conflicts->len; i++)
+    {
+      const TandemFieldConflict *c = g_ptr_array_index (conflict->merge->conflicts, i);
+      JsonObject *field = json_object_new ();
+
+      json_object_set_string_member (field, "name", tandem_field_name (c->field));
+      json_object_set_member (field, "base", json_node_copy (c->base));
+      json_object_set_member (field, "local", json_node_copy (c->local));
+      json_object_set_member (field, "remote", json_node_copy (c->remote));
+      json_array_add_object_element (fields, field);
+    }
+  json_object_set_array_member (object, "fields", fields);
+  json_node_take_object (node, object);
+  return node;
+}
+
+static int
+cmd_conflicts (Context *ctx,
+               GError **error)
+{
+  g_autoptr(GPtrArray) conflicts = tandem_store_list_conflicts (ctx->store, error);
+
+  if (conflicts == NULL)
+    return -1;
+  if (ctx->json)
+    {
+      g_autoptr(JsonNode) node = json_node_new (JSON_NODE_ARRAY);
+      JsonArray *array = json_array_new ();
+
+      for (guint i = 0; i < conflicts->len; i++)
+        json_array_add_element (array, conflict_to_json (g_ptr_array_index (conflicts, i)));
+      json_node_take_array (node, array);
+      print_json (node);
+      return EXIT_OK;
+    }
+
+  for (guint i = 0; i < conflicts->len; i++)
+    {
+      const TandemConflict *conflict = g_ptr_array_index (conflicts, i);
+
+      g_print ("%s  %s  (%s)\n", conflict->task_id, conflict->local->title,
+               tandem_conflict_kind_to_string (conflict->kind));
+      for (guint j = 0; j < conflict->merge->conflicts->len; j++)
+        {
+          const TandemFieldConflict *c = g_ptr_array_index (conflict->merge->conflicts, j);
+          g_autofree char *local = NULL;
+          g_autofree char *remote = NULL;
+          g_autoptr(JsonGenerator) generator = json_generator_new ();
+
+          json_generator_set_root (generator, c->local);
+          local = json_generator_to_data (generator, NULL);
+          json_generator_set_root (generator, c->remote);
+          remote = json_generator_to_data (generator, NULL);
+          g_print ("  %-8s this device: %s\n  %-8s other device: %s\n",
+                   tandem_field_name (c->field), local, "", remote);
+        }
+    }
+  return EXIT_OK;
+}
+
+static int
+cmd_resolve (Context *ctx,
+             GError **error)
+{
+  g_autofree char *id = resolve_task (ctx, g_ptr_array_index (ctx->args->positionals, 0), error);
+  const char *take = args_get (ctx->args, "take");
+  GPtrArray *fields = g_hash_table_lookup (ctx->args->values, "field");
+  g_autoptr(GHashTable) values = NULL;
+  g_autoptr(TandemConflict) conflict = NULL;
+  TandemResolution resolution;
+
+  if (id == NULL)
+    return EXIT_BAD_INPUT;
+  if ((take == NULL) == (fields == NULL))
+    return usage_error (error, "resolve: give either --take local|remote or --field NAME=CHOICE"),
+           EXIT_BAD_INPUT;
+  if (!(conflict = tandem_store_get_conflict (ctx->store, id, error)))
+    return EXIT_BAD_INPUT;
+
+  if (take != NULL)
+    {
+      if (g_str_equal (take, "local"))
+        resolution = TANDEM_RESOLUTION_LOCAL;
+      else if (g_str_equal (take, "remote"))
+        resolution = TANDEM_RESOLUTION_REMOTE;
+      else
+        return usage_error (error, "resolve: --take is local or remote, not “%s”", take),
+               EXIT_BAD_INPUT;
+    }
+  else
+    {
+      resolution = TANDEM_RESOLUTION_FIELDS;
+      values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                      (GDestroyNotify) json_node_unref);
+      for (guint i = 0; i < fields->len; i++)
+        {
+          const char *spec = g_ptr_array_index (fields, i);
+          const char *eq = strchr (spec, '=');
+          g_autofree char *name = eq ? g_strndup (spec, eq - spec) : NULL;
+          const TandemFieldConflict *found = NULL;
+          JsonNode *value;
+
+          if (name == NULL)
+            return usage_error (error, "resolve: --field takes NAME=local, NAME=remote or "
+                                       "NAME=value:TEXT, not “%s”", spec), EXIT_BAD_INPUT;
+          for (guint j = 0; j < conflict->merge->conflicts->len; j++)
+            {
+              const TandemFieldConflict *c = g_ptr_array_index (conflict->merge->conflicts, j);
+
+              if (g_str_equal (tandem_field_name (c->field), name))
+                found = c;
+            }
+          if (found == NULL)
+            return usage_error (error, "resolve: “%s” is not in conflict for this task", name),
+                   EXIT_BAD_INPUT;
+          if (g_str_equal (eq + 1, "local"))
+            value = json_node_copy (found->local);
+          else if (g_str_equal (eq + 1, "remote"))
+            value = json_node_copy (found->remote);
+          else if (g_str_has_prefix (eq + 1, "value:"))
+            value = json_node_init_string (json_node_alloc (), eq + 1 + strlen ("value:"));
+          else
+            return usage_error (error, "resolve: --field %s= takes local, remote or value:TEXT",
+                                name), EXIT_BAD_INPUT;
+          g_hash_table_replace (values, g_steal_pointer (&name), value);
+        }
+    }
+
+  return tandem_store_resolve_conflict (ctx->store, id, resolution, values, error) ? EXIT_OK
+                                                                                    : EXIT_BAD_INPUT;
+}
+
 static const OptionSpec json_only[] = { { "json", FALSE, FALSE }, { NULL } };
 static const OptionSpec list_options[] = { { "all" }, { "json" }, { NULL } };
 static const OptionSpec add_options[] = {
@@ -722,6 +1001,8 @@ static const OptionSpec edit_options[] = {
   { "done" }, { "undone" }, { NULL }
 };
 static const OptionSpec move_options[] = { { "before", TRUE }, { "after", TRUE }, { NULL } };
+static const OptionSpec account_options[] = { { "server", TRUE }, { "token", TRUE }, { NULL } };
+static const OptionSpec resolve_options[] = { { "take", TRUE }, { "field", TRUE, TRUE }, { NULL } };
 
 static const Command commands[] = {
   { "add", "add TITLE [--list ID] [--notes TEXT] [--due YYYY-MM-DD] [--priority 0-3] [--tag TAG]...",
@@ -739,6 +1020,12 @@ static const Command commands[] = {
   { "list-add", "list-add NAME", 1, 1, NULL, FALSE, cmd_list_add },
   { "outbox", "outbox [--json]", 0, 0, json_only, FALSE, cmd_outbox },
   { "history", "history ID [--json]", 1, 1, json_only, FALSE, cmd_history },
+  { "account", "account --server URL --token TOKEN", 0, 0, account_options, FALSE, cmd_account },
+  { "sync", "sync", 0, 0, NULL, FALSE, cmd_sync },
+  { "status", "status [--json]", 0, 0, json_only, FALSE, cmd_status },
+  { "conflicts", "conflicts [--json]", 0, 0, json_only, FALSE, cmd_conflicts },
+  { "resolve", "resolve TASK_ID (--take local | --take remote | --field NAME=local|remote|value:TEXT ...)",
+    1, 1, resolve_options, FALSE, cmd_resolve },
 };
 
 static void
@@ -762,7 +1049,8 @@ print_help (FILE *out)
            "\n"
            "IDs may be shortened to a unique prefix of at least 4 characters.\n"
            "Exit status: 0 done, 1 the database could not be used, 2 bad input\n"
-           "(nothing was written).\n");
+           "(nothing was written). sync: 3 conflicts remain, 4 server unreachable or\n"
+           "sign-in needed (changes kept), 5 the server refused some changes.\n");
 }
 
 static int

@@ -1,0 +1,1122 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "tandem-sync"
+
+#include "config.h"
+
+#include <libsoup/soup.h>
+#include <string.h>
+
+#include "tandem-account.h"
+#include "tandem-codec.h"
+#include "tandem-sync-engine.h"
+
+#define PUSH_BATCH_MAX      500
+#define PULL_PAGE           1000
+#define BACKOFF_BASE_USEC   (1 * G_USEC_PER_SEC)
+#define BACKOFF_CAP_USEC    (300 * G_USEC_PER_SEC)
+#define DEBOUNCE_MSEC       1000
+#define REQUEST_TIMEOUT_SEC 30
+
+struct _TandemSyncEngine
+{
+  GObject          parent_instance;
+
+  TandemStore     *store;
+  SoupSession     *session;
+
+  TandemSyncState  state;
+  gint64           last_synced;
+  gint64           backoff_until;
+  char            *last_error;
+
+  /* the attempt running now, if any, and who waits for it */
+  GTask           *running;
+  GPtrArray       *waiting;       /* GTask */
+
+  /* background scheduling */
+  gboolean         started;
+  guint            interval;
+  guint            periodic_id;
+  guint            debounce_id;
+  guint            retry_id;
+  guint            attempts;      /* failed attempts in a row */
+  guint            retry_after;   /* seconds the server asked for last time, 0 if none */
+  gulong           network_handler;
+  gboolean         sync_again;
+};
+
+G_DEFINE_FINAL_TYPE (TandemSyncEngine, tandem_sync_engine, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_STATE,
+  PROP_LAST_SYNCED,
+  PROP_BACKOFF_UNTIL,
+  PROP_LAST_ERROR,
+  N_PROPS
+};
+
+enum {
+  RECORDS_CHANGED,
+  CONFLICTS_CHANGED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static const char *state_names[] = {
+  [TANDEM_SYNC_STATE_IDLE] = "idle",
+  [TANDEM_SYNC_STATE_PUSHING] = "pushing",
+  [TANDEM_SYNC_STATE_PULLING] = "pulling",
+  [TANDEM_SYNC_STATE_BACKING_OFF] = "backing-off",
+  [TANDEM_SYNC_STATE_PAUSED_AUTH] = "paused-auth",
+  [TANDEM_SYNC_STATE_OFFLINE] = "offline",
+  [TANDEM_SYNC_STATE_SIGNED_OUT] = "signed-out",
+};
+
+const char *
+tandem_sync_state_to_string (TandemSyncState state)
+{
+  g_return_val_if_fail (state < G_N_ELEMENTS (state_names), NULL);
+  return state_names[state];
+}
+
+gint64
+tandem_sync_backoff_delay (guint   attempt,
+                           guint32 random)
+{
+  gint64 ceiling = BACKOFF_CAP_USEC;
+
+  if (attempt < 20)
+    ceiling = MIN (BACKOFF_CAP_USEC, BACKOFF_BASE_USEC << attempt);
+  /* Full jitter: anywhere between zero and the ceiling, so that devices that
+   * failed together do not come back together. */
+  return (gint64) ((double) random / G_MAXUINT32 * ceiling);
+}
+
+/* Properties */
+
+static void
+set_state (TandemSyncEngine *self,
+           TandemSyncState   state)
+{
+  if (self->state == state)
+    return;
+  self->state = state;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+}
+
+static void
+set_last_error (TandemSyncEngine *self,
+                const char       *message)
+{
+  if (g_strcmp0 (self->last_error, message) == 0)
+    return;
+  g_free (self->last_error);
+  self->last_error = g_strdup (message);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_ERROR]);
+}
+
+static void
+set_backoff_until (TandemSyncEngine *self,
+                   gint64            until)
+{
+  if (self->backoff_until == until)
+    return;
+  self->backoff_until = until;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BACKOFF_UNTIL]);
+}
+
+static void
+tandem_sync_engine_dispose (GObject *object)
+{
+  TandemSyncEngine *self = (TandemSyncEngine *) object;
+
+  tandem_sync_engine_stop (self);
+  g_clear_object (&self->session);
+  G_OBJECT_CLASS (tandem_sync_engine_parent_class)->dispose (object);
+}
+
+static void
+tandem_sync_engine_finalize (GObject *object)
+{
+  TandemSyncEngine *self = (TandemSyncEngine *) object;
+
+  g_clear_object (&self->store);
+  g_clear_pointer (&self->waiting, g_ptr_array_unref);
+  g_free (self->last_error);
+  G_OBJECT_CLASS (tandem_sync_engine_parent_class)->finalize (object);
+}
+
+static void
+tandem_sync_engine_get_property (GObject    *object,
+                                 guint       prop_id,
+                                 GValue     *value,
+                                 GParamSpec *pspec)
+{
+  TandemSyncEngine *self = TANDEM_SYNC_ENGINE (object);
+
+  switch (prop_id)
+    {
+    case PROP_STATE:
+      g_value_set_int (value, self->state);
+      break;
+    case PROP_LAST_SYNCED:
+      g_value_set_int64 (value, self->last_synced);
+      break;
+    case PROP_BACKOFF_UNTIL:
+      g_value_set_int64 (value, self->backoff_until);
+      break;
+    case PROP_LAST_ERROR:
+      g_value_set_string (value, self->last_error);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tandem_sync_engine_class_init (TandemSyncEngineClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = tandem_sync_engine_dispose;
+  object_class->finalize = tandem_sync_engine_finalize;
+  object_class->get_property = tandem_sync_engine_get_property;
+
+  properties[PROP_STATE] =
+    g_param_spec_int ("state", NULL, NULL, 0, TANDEM_SYNC_STATE_SIGNED_OUT, 0,
+                      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_LAST_SYNCED] =
+    g_param_spec_int64 ("last-synced", NULL, NULL, 0, G_MAXINT64, 0,
+                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_BACKOFF_UNTIL] =
+    g_param_spec_int64 ("backoff-until", NULL, NULL, 0, G_MAXINT64, 0,
+                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_LAST_ERROR] =
+    g_param_spec_string ("last-error", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* Rows changed in the store because of sync (pushed, pulled, merged). */
+  signals[RECORDS_CHANGED] = g_signal_new ("records-changed", G_TYPE_FROM_CLASS (klass),
+                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[CONFLICTS_CHANGED] = g_signal_new ("conflicts-changed", G_TYPE_FROM_CLASS (klass),
+                                             G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
+                                             0);
+}
+
+static void
+tandem_sync_engine_init (TandemSyncEngine *self)
+{
+  self->session = soup_session_new_with_options ("timeout", REQUEST_TIMEOUT_SEC,
+                                                 "idle-timeout", 60,
+                                                 "user-agent", "Tandem/" PACKAGE_VERSION,
+                                                 NULL);
+  self->waiting = g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+TandemSyncEngine *
+tandem_sync_engine_new (TandemStore *store)
+{
+  TandemSyncEngine *self;
+  g_autofree char *last = NULL;
+
+  g_return_val_if_fail (TANDEM_IS_STORE (store), NULL);
+
+  self = g_object_new (TANDEM_TYPE_SYNC_ENGINE, NULL);
+  self->store = g_object_ref (store);
+  last = tandem_store_get_setting (store, "last_synced");
+  if (last != NULL)
+    self->last_synced = g_ascii_strtoll (last, NULL, 10);
+  return self;
+}
+
+TandemStore *
+tandem_sync_engine_get_store (TandemSyncEngine *self)
+{
+  g_return_val_if_fail (TANDEM_IS_SYNC_ENGINE (self), NULL);
+  return self->store;
+}
+
+TandemSyncState
+tandem_sync_engine_get_state (TandemSyncEngine *self)
+{
+  g_return_val_if_fail (TANDEM_IS_SYNC_ENGINE (self), TANDEM_SYNC_STATE_IDLE);
+  return self->state;
+}
+
+gint64
+tandem_sync_engine_get_last_synced (TandemSyncEngine *self)
+{
+  g_return_val_if_fail (TANDEM_IS_SYNC_ENGINE (self), 0);
+  return self->last_synced;
+}
+
+gint64
+tandem_sync_engine_get_backoff_until (TandemSyncEngine *self)
+{
+  g_return_val_if_fail (TANDEM_IS_SYNC_ENGINE (self), 0);
+  return self->backoff_until;
+}
+
+const char *
+tandem_sync_engine_get_last_error (TandemSyncEngine *self)
+{
+  g_return_val_if_fail (TANDEM_IS_SYNC_ENGINE (self), NULL);
+  return self->last_error;
+}
+
+/* One attempt */
+
+typedef struct
+{
+  char              *url;
+  char              *token;
+  guint              push_limit;     /* halves on 413 */
+  GPtrArray         *batch;          /* TandemOp * in flight */
+  char              *cursor;
+  gboolean           full_resync;
+  GHashTable        *seen;           /* ids read during a full resync */
+  guint              retry_after;    /* seconds, from the server */
+  gboolean           changed;
+  gboolean           conflicts_changed;
+  TandemSyncOutcome  failure;        /* set when the attempt stops early */
+  gboolean           failed;
+} Attempt;
+
+static void
+attempt_free (Attempt *attempt)
+{
+  g_free (attempt->url);
+  g_free (attempt->token);
+  g_clear_pointer (&attempt->batch, g_ptr_array_unref);
+  g_free (attempt->cursor);
+  g_clear_pointer (&attempt->seen, g_hash_table_unref);
+  g_free (attempt);
+}
+
+static void push_next (GTask *task);
+static void pull_next (GTask *task);
+
+static void
+finish_attempt (GTask *task)
+{
+  TandemSyncEngine *self = g_task_get_source_object (task);
+  Attempt *attempt = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  TandemSyncOutcome outcome = TANDEM_SYNC_OUTCOME_DONE;
+  guint n_pending = 0, n_parked = 0, n_conflicts = 0;
+
+  if (!tandem_store_reset_syncing (self->store, &error) ||
+      !tandem_store_get_sync_counts (self->store, &n_pending, &n_parked, &n_conflicts, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  if (attempt->failed)
+    outcome = attempt->failure;
+  else if (n_conflicts > 0)
+    outcome = TANDEM_SYNC_OUTCOME_CONFLICTS;
+  else if (n_parked > 0)
+    outcome = TANDEM_SYNC_OUTCOME_PARKED;
+  /* Conflicts win over everything: they are what the user must act on. */
+  if (n_conflicts > 0 && outcome != TANDEM_SYNC_OUTCOME_SIGNED_OUT)
+    outcome = TANDEM_SYNC_OUTCOME_CONFLICTS;
+
+  if (!attempt->failed)
+    {
+      self->retry_after = 0;
+      tandem_store_set_setting (self->store, "auth_paused", "", NULL);
+    }
+  if (!attempt->failed)
+    {
+      g_autofree char *now = g_strdup_printf ("%" G_GINT64_FORMAT, g_get_real_time () / G_USEC_PER_SEC);
+
+      self->last_synced = g_get_real_time () / G_USEC_PER_SEC;
+      tandem_store_set_setting (self->store, "last_synced", now, NULL);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_SYNCED]);
+      set_last_error (self, NULL);
+    }
+
+  if (attempt->changed)
+    g_signal_emit (self, signals[RECORDS_CHANGED], 0);
+  if (attempt->conflicts_changed)
+    g_signal_emit (self, signals[CONFLICTS_CHANGED], 0);
+
+  g_task_return_int (task, outcome);
+}
+
+/* Stops the attempt early; the outbox stays as it is. */
+static void
+fail_attempt (GTask             *task,
+              TandemSyncOutcome  outcome,
+              const char        *message)
+{
+  TandemSyncEngine *self = g_task_get_source_object (task);
+  Attempt *attempt = g_task_get_task_data (task);
+
+  attempt->failed = TRUE;
+  attempt->failure = outcome;
+  self->retry_after = attempt->retry_after;
+  set_last_error (self, message);
+  if (outcome == TANDEM_SYNC_OUTCOME_AUTH)
+    tandem_store_set_setting (self->store, "auth_paused", "1", NULL);
+  finish_attempt (task);
+}
+
+static SoupMessage *
+new_request (Attempt    *attempt,
+             const char *method,
+             const char *path)
+{
+  g_autofree char *uri = g_strconcat (attempt->url, path, NULL);
+  g_autofree char *auth = g_strconcat ("Bearer ", attempt->token, NULL);
+  SoupMessage *message = soup_message_new (method, uri);
+
+  if (message != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization",
+                                  auth);
+  return message;
+}
+
+/* Retry-After in seconds or as an HTTP date; 0 when absent. */
+static guint
+retry_after (SoupMessage *message)
+{
+  const char *value = soup_message_headers_get_one (soup_message_get_response_headers (message),
+                                                    "Retry-After");
+  guint64 seconds;
+
+  if (value == NULL)
+    return 0;
+  if (g_ascii_string_to_unsigned (value, 10, 0, 24 * 3600, &seconds, NULL))
+    return (guint) seconds;
+  {
+    g_autoptr(GDateTime) date = soup_date_time_new_from_http_string (value);
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+
+    if (date != NULL && g_date_time_compare (date, now) > 0)
+      return (guint) (g_date_time_difference (date, now) / G_USEC_PER_SEC) + 1;
+  }
+  return 0;
+}
+
+/* The problem+json detail of a failed response, for the user. */
+static char *
+problem_detail (GBytes *body)
+{
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(TandemProblem) problem = NULL;
+
+  if (body == NULL || g_bytes_get_size (body) == 0)
+    return NULL;
+  node = tandem_json_parse (g_bytes_get_data (body, NULL), g_bytes_get_size (body), NULL);
+  if (node == NULL || !(problem = tandem_problem_from_json (node, NULL)))
+    return NULL;
+  return g_strdup (problem->detail ? problem->detail : problem->title);
+}
+
+/* Whether a response status stops the attempt; if so, it has been failed
+ * with the right outcome. */
+static gboolean
+handle_common_failure (GTask       *task,
+                       SoupMessage *message,
+                       GBytes      *body,
+                       GError      *error)
+{
+  Attempt *attempt = g_task_get_task_data (task);
+  guint status;
+  g_autofree char *detail = NULL;
+  g_autofree char *text = NULL;
+
+  if (error != NULL)
+    {
+      text = g_strdup_printf ("Can't reach the server: %s", error->message);
+      fail_attempt (task, TANDEM_SYNC_OUTCOME_UNREACHABLE, text);
+      return TRUE;
+    }
+
+  status = soup_message_get_status (message);
+  detail = problem_detail (body);
+  if (status == SOUP_STATUS_UNAUTHORIZED || status == SOUP_STATUS_FORBIDDEN)
+    {
+      text = g_strdup_printf ("The server refused the token (%s); sign in again. "
+                              "Your changes are kept on this device.",
+                              detail ? detail : soup_status_get_phrase (status));
+      fail_attempt (task, TANDEM_SYNC_OUTCOME_AUTH, text);
+      return TRUE;
+    }
+  if (status == 429 || status == SOUP_STATUS_SERVICE_UNAVAILABLE || status >= 500)
+    {
+      attempt->retry_after = retry_after (message);
+      text = g_strdup_printf ("The server is busy or failing (%u %s)%s%s", status,
+                              soup_status_get_phrase (status), detail ? ": " : "",
+                              detail ? detail : "");
+      fail_attempt (task, TANDEM_SYNC_OUTCOME_UNREACHABLE, text);
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* Push */
+
+static void
+push_done (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  g_autoptr(GTask) task = data;
+  TandemSyncEngine *self = g_task_get_source_object (task);
+  Attempt *attempt = g_task_get_task_data (task);
+  SoupMessage *message = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  TandemPushSummary summary = { 0 };
+  guint status;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (handle_common_failure (task, message, body, error))
+    return;
+
+  status = soup_message_get_status (message);
+  if (status == 413 || status == 400 || status == 422)
+    {
+      /* The request as a whole was refused. Halve the batch until the op
+       * responsible is alone, then park only that op (DESIGN §4). */
+      if (attempt->batch->len > 1)
+        {
+          attempt->push_limit = MAX (1, attempt->batch->len / 2);
+          push_next (g_steal_pointer (&task));
+          return;
+        }
+      {
+        g_autofree char *detail = problem_detail (body);
+        g_autofree char *message_text = g_strdup_printf ("The server refused this change (%u): %s",
+                                                         status, detail ? detail : "no reason given");
+        TandemPushResult *refused = tandem_push_result_new ();
+
+        refused->op_id = g_strdup (((TandemOp *) g_ptr_array_index (attempt->batch, 0))->op_id);
+        refused->status = 422;
+        refused->type = g_strdup ("invalid");
+        refused->error = g_steal_pointer (&message_text);
+        results = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_push_result_free);
+        g_ptr_array_add (results, refused);
+      }
+    }
+  else if (status != 200)
+    {
+      g_autofree char *text = g_strdup_printf ("Unexpected answer from the server: %u %s", status,
+                                               soup_status_get_phrase (status));
+
+      fail_attempt (task, TANDEM_SYNC_OUTCOME_UNREACHABLE, text);
+      return;
+    }
+  else
+    {
+      node = tandem_json_parse (g_bytes_get_data (body, NULL), g_bytes_get_size (body), &error);
+      if (node != NULL)
+        results = tandem_push_response_from_json (node, &error);
+      if (results == NULL)
+        {
+          g_autofree char *text = g_strdup_printf ("The server's answer could not be read: %s",
+                                                   error->message);
+
+          fail_attempt (task, TANDEM_SYNC_OUTCOME_UNREACHABLE, text);
+          return;
+        }
+    }
+
+  if (!tandem_store_apply_push_results (self->store, results, &summary, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  attempt->changed = TRUE;
+  if (summary.conflicts > 0 || summary.merged > 0)
+    attempt->conflicts_changed = TRUE;
+
+  /* Nothing moved (everything held or in progress elsewhere): try later. */
+  if (summary.applied + summary.merged + summary.conflicts + summary.parked == 0)
+    {
+      attempt->retry_after = 1;
+      fail_attempt (task, TANDEM_SYNC_OUTCOME_UNREACHABLE,
+                    "The server is still applying these changes; trying again shortly");
+      return;
+    }
+  push_next (g_steal_pointer (&task));
+}
+
+static void
+push_next (GTask *task)
+{
+  TandemSyncEngine *self = g_task_get_source_object (task);
+  Attempt *attempt = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TandemPushRequest) request = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(GPtrArray) ids = NULL;
+  g_autoptr(SoupMessage) message = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autofree char *text = NULL;
+  gsize len;
+
+  g_clear_pointer (&attempt->batch, g_ptr_array_unref);
+  attempt->batch = tandem_store_outbox_next_batch (self->store, attempt->push_limit, &error);
+  if (attempt->batch == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+  if (attempt->batch->len == 0)
+    {
+      set_state (self, TANDEM_SYNC_STATE_PULLING);
+      pull_next (task);
+      return;
+    }
+
+  set_state (self, TANDEM_SYNC_STATE_PUSHING);
+  ids = g_ptr_array_new ();
+  request = tandem_push_request_new ();
+  request->device_id = g_strdup (tandem_store_get_device_id (self->store));
+  for (guint i = 0; i < attempt->batch->len; i++)
+    {
+      TandemOp *op = g_ptr_array_index (attempt->batch, i);
+
+      g_ptr_array_add (ids, op->op_id);
+      g_ptr_array_add (request->ops, tandem_op_copy (op));
+    }
+  g_ptr_array_add (ids, NULL);
+
+  /* Frozen from here on: a retry sends exactly these ops again. */
+  if (!tandem_store_outbox_mark_sent (self->store, (const char *const *) ids->pdata, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+  attempt->changed = TRUE;
+
+  node = tandem_push_request_to_json (request);
+  text = tandem_json_to_string (node, FALSE);
+  len = strlen (text);
+  bytes = g_bytes_new_take (g_steal_pointer (&text), len);
+  message = new_request (attempt, "POST", "/v1/sync/push");
+  soup_message_set_request_body_from_bytes (message, "application/json", bytes);
+  soup_session_send_and_read_async (self->session, message, G_PRIORITY_DEFAULT,
+                                    g_task_get_cancellable (task), push_done, task);
+}
+
+/* Pull */
+
+static void
+pull_done (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  g_autoptr(GTask) task = data;
+  TandemSyncEngine *self = g_task_get_source_object (task);
+  Attempt *attempt = g_task_get_task_data (task);
+  SoupMessage *message = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(TandemChangesPage) page = NULL;
+  guint status;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (handle_common_failure (task, message, body, error))
+    return;
+
+  status = soup_message_get_status (message);
+  if (status == 410 && !attempt->full_resync)
+    {
+      /* The cursor is older than the server keeps tombstones (or from
+       * another server): read everything again. Pending ops and conflicts
+       * stay; records the server no longer has are forgotten at the end. */
+      attempt->full_resync = TRUE;
+      g_clear_pointer (&attempt->cursor, g_free);
+      attempt->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      pull_next (g_steal_pointer (&task));
+      return;
+    }
+  if (status != 200)
+    {
+      g_autofree char *text = g_strdup_printf ("Unexpected answer from the server: %u %s", status,
+                                               soup_status_get_phrase (status));
+
+      fail_attempt (task, TANDEM_SYNC_OUTCOME_UNREACHABLE, text);
+      return;
+    }
+
+  node = tandem_json_parse (g_bytes_get_data (body, NULL), g_bytes_get_size (body), &error);
+  if (node != NULL)
+    page = tandem_changes_page_from_json (node, &error);
+  if (page == NULL)
+    {
+      g_autofree char *text = g_strdup_printf ("The server's changes could not be read: %s",
+                                               error->message);
+
+      fail_attempt (task, TANDEM_SYNC_OUTCOME_UNREACHABLE, text);
+      return;
+    }
+
+  /* The page and its cursor land together: a crash here re-reads it. */
+  if (!tandem_store_apply_changes (self->store, page->changes, page->cursor, attempt->seen, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (page->changes->len > 0)
+    attempt->changed = TRUE;
+  g_free (attempt->cursor);
+  attempt->cursor = g_strdup (page->cursor);
+
+  if (page->has_more)
+    {
+      pull_next (g_steal_pointer (&task));
+      return;
+    }
+  if (attempt->full_resync &&
+      !tandem_store_forget_unseen (self->store, attempt->seen, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  finish_attempt (task);
+}
+
+static void
+pull_next (GTask *task)
+{
+  TandemSyncEngine *self = g_task_get_source_object (task);
+  Attempt *attempt = g_task_get_task_data (task);
+  g_autofree char *path = NULL;
+  g_autoptr(SoupMessage) message = NULL;
+
+  if (attempt->cursor != NULL)
+    {
+      g_autofree char *escaped = g_uri_escape_string (attempt->cursor, NULL, FALSE);
+
+      path = g_strdup_printf ("/v1/sync/changes?since=%s&limit=%d", escaped, PULL_PAGE);
+    }
+  else
+    path = g_strdup_printf ("/v1/sync/changes?limit=%d", PULL_PAGE);
+
+  message = new_request (attempt, "GET", path);
+  soup_session_send_and_read_async (self->session, message, G_PRIORITY_DEFAULT,
+                                    g_task_get_cancellable (task), pull_done, task);
+}
+
+/* Completes everyone who asked for this attempt. */
+static void
+attempt_completed (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      data)
+{
+  TandemSyncEngine *self = TANDEM_SYNC_ENGINE (source);
+  g_autoptr(GPtrArray) waiting = g_steal_pointer (&self->waiting);
+  g_autoptr(GError) error = NULL;
+  gssize outcome = g_task_propagate_int (G_TASK (result), &error);
+
+  self->waiting = g_ptr_array_new_with_free_func (g_object_unref);
+  g_clear_object (&self->running);
+
+  switch (outcome)
+    {
+    case TANDEM_SYNC_OUTCOME_AUTH:
+      set_state (self, TANDEM_SYNC_STATE_PAUSED_AUTH);
+      break;
+    case TANDEM_SYNC_OUTCOME_SIGNED_OUT:
+      set_state (self, TANDEM_SYNC_STATE_SIGNED_OUT);
+      break;
+    default:
+      set_state (self, TANDEM_SYNC_STATE_IDLE);
+      break;
+    }
+
+  for (guint i = 0; i < waiting->len; i++)
+    {
+      GTask *task = g_ptr_array_index (waiting, i);
+
+      if (error != NULL)
+        g_task_return_error (task, g_error_copy (error));
+      else
+        g_task_return_int (task, outcome);
+    }
+}
+
+void
+tandem_sync_engine_sync_async (TandemSyncEngine   *self,
+                               GCancellable       *cancellable,
+                               GAsyncReadyCallback callback,
+                               gpointer            user_data)
+{
+  g_autoptr(GTask) waiter = NULL;
+  g_autoptr(GError) error = NULL;
+  Attempt *attempt;
+  GTask *task;
+
+  g_return_if_fail (TANDEM_IS_SYNC_ENGINE (self));
+
+  waiter = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (waiter, tandem_sync_engine_sync_async);
+  g_ptr_array_add (self->waiting, g_steal_pointer (&waiter));
+
+  /* One attempt at a time; later callers share the one running. */
+  if (self->running != NULL)
+    return;
+
+  attempt = g_new0 (Attempt, 1);
+  attempt->push_limit = PUSH_BATCH_MAX;
+  task = g_task_new (self, NULL, attempt_completed, NULL);
+  g_task_set_task_data (task, attempt, (GDestroyNotify) attempt_free);
+  self->running = g_object_ref (task);
+
+  if (!tandem_account_load (self->store, &attempt->url, &attempt->token, &error))
+    {
+      if (error != NULL)
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          g_object_unref (task);
+          return;
+        }
+      fail_attempt (task, TANDEM_SYNC_OUTCOME_SIGNED_OUT,
+                    "No sync account: set a server and a token to sync");
+      g_object_unref (task);
+      return;
+    }
+  if (attempt->token == NULL)
+    {
+      fail_attempt (task, TANDEM_SYNC_OUTCOME_AUTH, "Signed out: sign in with a token to sync");
+      g_object_unref (task);
+      return;
+    }
+  attempt->cursor = tandem_store_get_setting (self->store, "cursor");
+  if (attempt->cursor != NULL && *attempt->cursor == '\0')
+    g_clear_pointer (&attempt->cursor, g_free);
+
+  push_next (task);
+}
+
+TandemSyncOutcome
+tandem_sync_engine_sync_finish (TandemSyncEngine *self,
+                                GAsyncResult     *result,
+                                GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), TANDEM_SYNC_OUTCOME_UNREACHABLE);
+
+  return (TandemSyncOutcome) g_task_propagate_int (G_TASK (result), error);
+}
+
+/* Bounded: retries within a deadline */
+
+typedef struct
+{
+  gint64 deadline;   /* monotonic µs */
+  guint  attempt;
+  guint  timeout_id;
+} Bounded;
+
+static void bounded_try (GTask *task);
+
+static gboolean
+bounded_retry (gpointer data)
+{
+  GTask *task = data;
+  Bounded *bounded = g_task_get_task_data (task);
+
+  bounded->timeout_id = 0;
+  bounded_try (task);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+bounded_done (GObject      *source,
+              GAsyncResult *result,
+              gpointer      data)
+{
+  GTask *task = data;
+  TandemSyncEngine *self = TANDEM_SYNC_ENGINE (source);
+  Bounded *bounded = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  TandemSyncOutcome outcome = tandem_sync_engine_sync_finish (self, result, &error);
+  gint64 delay, now = g_get_monotonic_time ();
+
+  if (error != NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+  if (outcome != TANDEM_SYNC_OUTCOME_UNREACHABLE)
+    {
+      g_task_return_int (task, outcome);
+      g_object_unref (task);
+      return;
+    }
+
+  /* The server's Retry-After wins over our own backoff. */
+  if (self->retry_after > 0)
+    delay = (gint64) self->retry_after * G_USEC_PER_SEC;
+  else
+    delay = tandem_sync_backoff_delay (bounded->attempt, g_random_int ());
+  bounded->attempt++;
+
+  if (now + delay >= bounded->deadline)
+    {
+      g_task_return_int (task, outcome);
+      g_object_unref (task);
+      return;
+    }
+  set_backoff_until (self, g_get_real_time () / G_USEC_PER_SEC + delay / G_USEC_PER_SEC);
+  set_state (self, TANDEM_SYNC_STATE_BACKING_OFF);
+  bounded->timeout_id = g_timeout_add ((guint) (delay / 1000), bounded_retry, task);
+}
+
+static void
+bounded_try (GTask *task)
+{
+  TandemSyncEngine *self = g_task_get_source_object (task);
+
+  set_backoff_until (self, 0);
+  tandem_sync_engine_sync_async (self, g_task_get_cancellable (task), bounded_done, task);
+}
+
+void
+tandem_sync_engine_sync_bounded_async (TandemSyncEngine   *self,
+                                       guint               timeout_seconds,
+                                       GCancellable       *cancellable,
+                                       GAsyncReadyCallback callback,
+                                       gpointer            user_data)
+{
+  GTask *task;
+  Bounded *bounded;
+
+  g_return_if_fail (TANDEM_IS_SYNC_ENGINE (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  bounded = g_new0 (Bounded, 1);
+  bounded->deadline = g_get_monotonic_time () + (gint64) timeout_seconds * G_USEC_PER_SEC;
+  g_task_set_task_data (task, bounded, g_free);
+  bounded_try (task);
+}
+
+TandemSyncOutcome
+tandem_sync_engine_sync_bounded_finish (TandemSyncEngine *self,
+                                        GAsyncResult     *result,
+                                        GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), TANDEM_SYNC_OUTCOME_UNREACHABLE);
+
+  return (TandemSyncOutcome) g_task_propagate_int (G_TASK (result), error);
+}
+
+/* Background scheduling */
+
+static void schedule_retry (TandemSyncEngine *self);
+
+static void
+background_done (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  TandemSyncEngine *self = TANDEM_SYNC_ENGINE (source);
+  g_autoptr(GError) error = NULL;
+  TandemSyncOutcome outcome = tandem_sync_engine_sync_finish (self, result, &error);
+
+  if (error != NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        set_last_error (self, error->message);
+      g_object_unref (self);
+      return;
+    }
+
+  if (outcome == TANDEM_SYNC_OUTCOME_UNREACHABLE && self->started)
+    schedule_retry (self);
+  else
+    {
+      self->attempts = 0;
+      set_backoff_until (self, 0);
+      /* A change made while the attempt ran goes out now. */
+      if (self->sync_again && self->started && outcome != TANDEM_SYNC_OUTCOME_AUTH &&
+          outcome != TANDEM_SYNC_OUTCOME_SIGNED_OUT)
+        {
+          self->sync_again = FALSE;
+          g_object_ref (self);
+          tandem_sync_engine_sync_async (self, NULL, background_done, self);
+        }
+    }
+  g_object_unref (self);
+}
+
+static void
+start_background_attempt (TandemSyncEngine *self)
+{
+  if (self->running != NULL)
+    {
+      self->sync_again = TRUE;
+      return;
+    }
+  self->sync_again = FALSE;
+  g_object_ref (self);
+  tandem_sync_engine_sync_async (self, NULL, background_done, self);
+}
+
+static gboolean
+retry_cb (gpointer data)
+{
+  TandemSyncEngine *self = data;
+
+  self->retry_id = 0;
+  start_background_attempt (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_retry (TandemSyncEngine *self)
+{
+  gint64 delay = self->retry_after > 0 ? (gint64) self->retry_after * G_USEC_PER_SEC
+                                       : tandem_sync_backoff_delay (self->attempts,
+                                                                    g_random_int ());
+
+  self->attempts++;
+  g_clear_handle_id (&self->retry_id, g_source_remove);
+  self->retry_id = g_timeout_add ((guint) (delay / 1000) + 1, retry_cb, self);
+  set_backoff_until (self, g_get_real_time () / G_USEC_PER_SEC + delay / G_USEC_PER_SEC + 1);
+  set_state (self, TANDEM_SYNC_STATE_BACKING_OFF);
+}
+
+static gboolean
+periodic_cb (gpointer data)
+{
+  TandemSyncEngine *self = data;
+
+  /* Backing off already has its own timer. */
+  if (self->retry_id == 0)
+    start_background_attempt (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+debounce_cb (gpointer data)
+{
+  TandemSyncEngine *self = data;
+
+  self->debounce_id = 0;
+  if (self->retry_id == 0)
+    start_background_attempt (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+health_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      data)
+{
+  TandemSyncEngine *self = data;
+  SoupMessage *message = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, NULL);
+
+  /* The network claims to be back: only a server that answers counts. */
+  if (body != NULL && soup_message_get_status (message) == SOUP_STATUS_OK && self->started)
+    {
+      self->attempts = 0;
+      g_clear_handle_id (&self->retry_id, g_source_remove);
+      start_background_attempt (self);
+    }
+  g_object_unref (self);
+}
+
+static void
+network_changed (GNetworkMonitor  *monitor,
+                 gboolean          available,
+                 TandemSyncEngine *self)
+{
+  g_autofree char *url = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *uri = NULL;
+  g_autoptr(SoupMessage) message = NULL;
+
+  if (!available)
+    {
+      if (self->running == NULL)
+        set_state (self, TANDEM_SYNC_STATE_OFFLINE);
+      return;
+    }
+  if (!tandem_account_load (self->store, &url, &token, NULL))
+    return;
+  uri = g_strconcat (url, "/v1/health", NULL);
+  if ((message = soup_message_new ("GET", uri)) == NULL)
+    return;
+  soup_session_send_and_read_async (self->session, message, G_PRIORITY_DEFAULT, NULL, health_done,
+                                    g_object_ref (self));
+}
+
+void
+tandem_sync_engine_start (TandemSyncEngine *self,
+                          guint             interval_seconds)
+{
+  GNetworkMonitor *monitor = g_network_monitor_get_default ();
+
+  g_return_if_fail (TANDEM_IS_SYNC_ENGINE (self));
+  g_return_if_fail (interval_seconds > 0);
+
+  if (self->started)
+    tandem_sync_engine_stop (self);
+  self->started = TRUE;
+  self->interval = interval_seconds;
+  self->periodic_id = g_timeout_add_seconds (interval_seconds, periodic_cb, self);
+  self->network_handler = g_signal_connect (monitor, "network-changed",
+                                            G_CALLBACK (network_changed), self);
+  start_background_attempt (self);
+}
+
+void
+tandem_sync_engine_stop (TandemSyncEngine *self)
+{
+  g_return_if_fail (TANDEM_IS_SYNC_ENGINE (self));
+
+  self->started = FALSE;
+  g_clear_handle_id (&self->periodic_id, g_source_remove);
+  g_clear_handle_id (&self->debounce_id, g_source_remove);
+  g_clear_handle_id (&self->retry_id, g_source_remove);
+  g_clear_signal_handler (&self->network_handler, g_network_monitor_get_default ());
+}
+
+void
+tandem_sync_engine_sync_now (TandemSyncEngine *self)
+{
+  g_return_if_fail (TANDEM_IS_SYNC_ENGINE (self));
+
+  /* The user asked: skip whatever backoff is left. */
+  self->attempts = 0;
+  g_clear_handle_id (&self->retry_id, g_source_remove);
+  set_backoff_until (self, 0);
+  start_background_attempt (self);
+}
+
+void
+tandem_sync_engine_local_change (TandemSyncEngine *self)
+{
+  g_return_if_fail (TANDEM_IS_SYNC_ENGINE (self));
+
+  if (!self->started)
+    return;
+  g_clear_handle_id (&self->debounce_id, g_source_remove);
+  self->debounce_id = g_timeout_add (DEBOUNCE_MSEC, debounce_cb, self);
+}

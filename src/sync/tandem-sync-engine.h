@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "tandem-store.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  TANDEM_SYNC_STATE_IDLE,
+  TANDEM_SYNC_STATE_PUSHING,
+  TANDEM_SYNC_STATE_PULLING,
+  TANDEM_SYNC_STATE_BACKING_OFF,   /* waiting until backoff-until before trying again */
+  TANDEM_SYNC_STATE_PAUSED_AUTH,   /* the server refused the token: sign in again */
+  TANDEM_SYNC_STATE_OFFLINE,       /* no network */
+  TANDEM_SYNC_STATE_SIGNED_OUT,    /* no account */
+} TandemSyncState;
+
+const char *tandem_sync_state_to_string (TandemSyncState state);
+
+/* How one sync attempt ended, worst first as tandem-cli reports it. */
+typedef enum
+{
+  TANDEM_SYNC_OUTCOME_DONE,         /* outbox empty, nothing parked, no conflict */
+  TANDEM_SYNC_OUTCOME_CONFLICTS,    /* some tasks need review */
+  TANDEM_SYNC_OUTCOME_UNREACHABLE,  /* network, 5xx or 429: the outbox is kept for later */
+  TANDEM_SYNC_OUTCOME_AUTH,         /* 401/403: sync paused until a new token is set */
+  TANDEM_SYNC_OUTCOME_PARKED,       /* some ops were refused as invalid */
+  TANDEM_SYNC_OUTCOME_SIGNED_OUT,   /* no account set */
+} TandemSyncOutcome;
+
+#define TANDEM_TYPE_SYNC_ENGINE (tandem_sync_engine_get_type ())
+G_DECLARE_FINAL_TYPE (TandemSyncEngine, tandem_sync_engine, TANDEM, SYNC_ENGINE, GObject)
+
+TandemSyncEngine *tandem_sync_engine_new            (TandemStore        *store);
+TandemStore      *tandem_sync_engine_get_store      (TandemSyncEngine   *self);
+TandemSyncState   tandem_sync_engine_get_state      (TandemSyncEngine   *self);
+/* Unix time of the last complete sync, 0 if never. */
+gint64            tandem_sync_engine_get_last_synced (TandemSyncEngine  *self);
+/* Unix time until which the engine waits before retrying, 0 if not waiting. */
+gint64            tandem_sync_engine_get_backoff_until (TandemSyncEngine *self);
+/* A sentence for people about the last failure, or NULL. */
+const char       *tandem_sync_engine_get_last_error (TandemSyncEngine   *self);
+
+/* One attempt: push every op that can go (batches of up to 500), then pull
+ * the change feed until it has no more. Never blocks: runs on the thread's
+ * default main context. */
+void              tandem_sync_engine_sync_async     (TandemSyncEngine   *self,
+                                                     GCancellable       *cancellable,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer            user_data);
+TandemSyncOutcome tandem_sync_engine_sync_finish    (TandemSyncEngine   *self,
+                                                     GAsyncResult       *result,
+                                                     GError            **error);
+
+/* Attempts until done or @timeout_seconds have passed: transient failures
+ * are retried after Retry-After or an exponential backoff with full jitter,
+ * as long as the wait fits in the time left. */
+void              tandem_sync_engine_sync_bounded_async  (TandemSyncEngine   *self,
+                                                          guint               timeout_seconds,
+                                                          GCancellable       *cancellable,
+                                                          GAsyncReadyCallback callback,
+                                                          gpointer            user_data);
+TandemSyncOutcome tandem_sync_engine_sync_bounded_finish (TandemSyncEngine   *self,
+                                                          GAsyncResult       *result,
+                                                          GError            **error);
+
+/* Background sync for a long-running program: at start, on local edits
+ * (debounced), when the network comes back (after a health check), every
+ * @interval_seconds, and on sync_now; with backoff after failures. */
+void              tandem_sync_engine_start          (TandemSyncEngine   *self,
+                                                     guint               interval_seconds);
+void              tandem_sync_engine_stop           (TandemSyncEngine   *self);
+void              tandem_sync_engine_sync_now       (TandemSyncEngine   *self);
+/* Call after each local edit; syncs about a second after the last one. */
+void              tandem_sync_engine_local_change   (TandemSyncEngine   *self);
+
+/* The delay before retry number @attempt (0-based): full jitter over
+ * min(cap, base * 2^attempt), base 1 s, cap 5 min. In microseconds. */
+gint64            tandem_sync_backoff_delay         (guint               attempt,
+                                                     guint32             random);
+
+G_END_DECLS
