@@ -27,8 +27,11 @@
  * 2. The same number of creates, sequentially, one push per op and then in
  *    batches, each for a fresh user: what batching buys.
  *
- * All clients share one SoupSession on one GMainLoop, with enough
- * connections that none waits for a free one. Errors are transport errors,
+ * All clients run on one GMainLoop, each with a SoupSession of its own, as
+ * separate devices would: one connection per client, kept alive between
+ * requests (see --fresh-connections). (Clients sharing one session also
+ * share its connections, and libsoup then left some requests queued for
+ * seconds behind the others.) Errors are transport errors,
  * non-200 answers and per-op results other than 201 (create) or 200; checks
  * are revisions and feed contents that differ from what the client expects.
  * Both must be 0. One JSON object per line goes to stdout; progress and any
@@ -50,7 +53,11 @@ static int opt_creates_batch = 500;
 static int opt_run = 0;
 static char *opt_server = NULL;
 static char *opt_dir = NULL;
+static char *opt_trace = NULL;
+
+static FILE *trace_file = NULL;
 static gboolean opt_keep = FALSE;
+static gboolean opt_fresh_connections = FALSE;
 
 static const GOptionEntry options[] = {
   { "clients", 0, 0, G_OPTION_ARG_INT, &opt_clients, "Concurrent clients (50)", "N" },
@@ -64,7 +71,11 @@ static const GOptionEntry options[] = {
     "The tandem-server to run (default: the one in the build tree)", "PATH" },
   { "dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_dir,
     "Put the server's data folder inside DIR (default: the temporary folder)", "DIR" },
+  { "fresh-connections", 0, 0, G_OPTION_ARG_NONE, &opt_fresh_connections,
+    "Send every push on a new connection, as libsoup does for a plain POST", NULL },
   { "keep", 0, 0, G_OPTION_ARG_NONE, &opt_keep, "Keep the data folder and server log", NULL },
+  { "trace", 0, 0, G_OPTION_ARG_FILENAME, &opt_trace,
+    "Write one CSV line per request to FILE: phase,client,request,sent_s,ms", "FILE" },
   { "run", 0, 0, G_OPTION_ARG_INT, &opt_run, "Add \"run\": N to every line", "N" },
   { NULL }
 };
@@ -397,6 +408,7 @@ typedef struct
 {
   Phase             *phase;
   guint              index;
+  SoupSession       *session;
   char              *authorization;   /* "Bearer TOKEN" */
   char              *device_id;
   GRand             *rand;
@@ -424,13 +436,16 @@ typedef struct
 
 struct _Phase
 {
-  SoupSession *session;
+  const char  *name;
+  gint64       started;       /* monotonic, µs */
+  FILE        *trace;         /* or NULL */
   const char  *url;
   GMainLoop   *loop;
   guint        running;
 
   GArray      *push_ms;
   GArray      *pull_ms;
+  GArray      *done_s;        /* when each client finished, from the start */
   guint        pushes;
   guint        pulls;
   guint        ops_applied;
@@ -456,6 +471,7 @@ client_new (Phase      *phase,
 
   client->phase = phase;
   client->index = index;
+  client->session = soup_session_new_with_options ("timeout", REQUEST_TIMEOUT_S, NULL);
   client->authorization = g_strconcat ("Bearer ", token, NULL);
   client->device_id = g_uuid_string_random ();
   client->rand = g_rand_new_with_seed (1000 + index);
@@ -475,6 +491,7 @@ client_new (Phase      *phase,
 static void
 client_free (Client *client)
 {
+  g_clear_object (&client->session);
   g_free (client->authorization);
   g_free (client->device_id);
   g_rand_free (client->rand);
@@ -523,8 +540,12 @@ client_report (Client     *client,
 static void
 client_done (Client *client)
 {
-  if (--client->phase->running == 0)
-    g_main_loop_quit (client->phase->loop);
+  Phase *phase = client->phase;
+  double done_s = (g_get_monotonic_time () - phase->started) / (double) G_USEC_PER_SEC;
+
+  g_array_append_val (phase->done_s, done_s);
+  if (--phase->running == 0)
+    g_main_loop_quit (phase->loop);
 }
 
 static void
@@ -536,7 +557,7 @@ client_send (Client              *client,
                                 client->authorization);
   g_set_object (&client->message, message);
   client->sent_at = g_get_monotonic_time ();
-  soup_session_send_and_read_async (client->phase->session, message, G_PRIORITY_DEFAULT, NULL,
+  soup_session_send_and_read_async (client->session, message, G_PRIORITY_DEFAULT, NULL,
                                     callback, client);
 }
 
@@ -554,9 +575,12 @@ client_finish (Client       *client,
   double ms;
   guint status;
 
-  body = soup_session_send_and_read_finish (client->phase->session, result, &error);
+  body = soup_session_send_and_read_finish (client->session, result, &error);
   ms = (g_get_monotonic_time () - client->sent_at) / 1000.0;
   g_array_append_val (latencies, ms);
+  if (client->phase->trace != NULL)
+    fprintf (client->phase->trace, "%s,%u,%s,%.6f,%.3f\n", client->phase->name, client->index,
+             what, (client->sent_at - client->phase->started) / (double) G_USEC_PER_SEC, ms);
   if (body == NULL)
     {
       client_report (client, &client->phase->errors, "%s failed: %s", what, error->message);
@@ -786,6 +810,10 @@ client_push_next (Client *client)
   uri = g_strconcat (client->phase->url, "/v1/sync/push", NULL);
   message = soup_message_new ("POST", uri);
   soup_message_set_request_body_from_bytes (message, "application/json", bytes);
+  /* libsoup sends a POST on a new connection unless told it is safe to
+   * resend, which a push is: every op carries its idempotency key. */
+  if (!opt_fresh_connections)
+    soup_message_add_flags (message, SOUP_MESSAGE_IDEMPOTENT);
   client_send (client, message, push_cb);
 }
 
@@ -871,15 +899,17 @@ client_pull_next (Client *client)
 
 static void
 phase_init (Phase       *phase,
-            SoupSession *session,
+            const char  *name,
             const char  *url)
 {
   memset (phase, 0, sizeof *phase);
-  phase->session = session;
+  phase->name = name;
+  phase->trace = trace_file;
   phase->url = url;
   phase->loop = g_main_loop_new (NULL, FALSE);
   phase->push_ms = g_array_new (FALSE, FALSE, sizeof (double));
   phase->pull_ms = g_array_new (FALSE, FALSE, sizeof (double));
+  phase->done_s = g_array_new (FALSE, FALSE, sizeof (double));
 }
 
 static void
@@ -888,6 +918,7 @@ phase_clear (Phase *phase)
   g_clear_pointer (&phase->loop, g_main_loop_unref);
   g_clear_pointer (&phase->push_ms, g_array_unref);
   g_clear_pointer (&phase->pull_ms, g_array_unref);
+  g_clear_pointer (&phase->done_s, g_array_unref);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Phase, phase_clear)
@@ -897,20 +928,18 @@ static double
 phase_run (Phase     *phase,
            GPtrArray *clients)
 {
-  gint64 start = g_get_monotonic_time ();
-
+  phase->started = g_get_monotonic_time ();
   phase->running = clients->len;
   for (guint i = 0; i < clients->len; i++)
     client_push_next (g_ptr_array_index (clients, i));
   g_main_loop_run (phase->loop);
-  return (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
+  return (g_get_monotonic_time () - phase->started) / (double) G_USEC_PER_SEC;
 }
 
 /* The run */
 
 static gboolean
 run_concurrent (Server      *server,
-                SoupSession *session,
                 GStrv        tokens)
 {
   g_auto(Phase) phase = { 0 };
@@ -920,7 +949,7 @@ run_concurrent (Server      *server,
   double server_cpu = server_cpu_s (server), client_cpu = self_cpu_s ();
   double wall;
 
-  phase_init (&phase, session, server->url);
+  phase_init (&phase, "concurrent", server->url);
   for (int i = 0; i < opt_clients; i++)
     g_ptr_array_add (clients, client_new (&phase, i + 1, tokens[i], opt_ops, opt_batch, FALSE,
                                           TRUE));
@@ -933,13 +962,18 @@ run_concurrent (Server      *server,
 
   push = latency_members ("push", phase.push_ms);
   pull = latency_members ("pull", phase.pull_ms);
+  /* How evenly the server shares itself out: with fair service every client
+   * finishes near the end. */
+  g_array_sort (phase.done_s, compare_doubles);
   print_line ("concurrent_push",
               "\"clients\":%d,\"ops_per_client\":%d,\"batch\":%d,\"ops\":%u,\"wall_s\":%.3f,"
               "\"ops_per_s\":%.0f,\"pushes\":%u,\"pulls\":%u,\"records_pulled\":%u%s%s,"
+              "\"first_client_done_s\":%.3f,\"median_client_done_s\":%.3f,"
               "\"server_cpu_s\":%.2f,\"client_cpu_s\":%.2f,\"errors\":%u,\"checks_failed\":%u",
               opt_clients, opt_ops, opt_batch, phase.ops_applied, wall,
               phase.ops_applied / wall, phase.pushes, phase.pulls, phase.records_pulled, push,
-              pull, server_cpu, client_cpu, phase.errors, phase.checks_failed);
+              pull, percentile (phase.done_s, 0), percentile (phase.done_s, 50), server_cpu,
+              client_cpu, phase.errors, phase.checks_failed);
   return phase.errors == 0 && phase.checks_failed == 0;
 }
 
@@ -947,7 +981,6 @@ run_concurrent (Server      *server,
  * request at a time. */
 static gboolean
 run_creates (Server      *server,
-             SoupSession *session,
              const char  *token,
              int          batch,
              double      *wall,
@@ -956,9 +989,7 @@ run_creates (Server      *server,
 {
   g_auto(Phase) phase = { 0 };
   g_autoptr(GPtrArray) clients = g_ptr_array_new_with_free_func ((GDestroyNotify) client_free);
-  g_autofree char *name = g_strdup_printf ("creates_%d", batch);
-
-  phase_init (&phase, session, server->url);
+  phase_init (&phase, batch == 1 ? "single" : "batched", server->url);
   g_ptr_array_add (clients, client_new (&phase, 0, token, opt_creates, batch, TRUE, FALSE));
   g_printerr ("server-load: %d creates, %d per push\n", opt_creates, batch);
   *server_cpu = server_cpu_s (server);
@@ -973,7 +1004,6 @@ run_creates (Server      *server,
 
 static gboolean
 run_batching (Server      *server,
-              SoupSession *session,
               const char  *single_token,
               const char  *batched_token)
 {
@@ -982,8 +1012,8 @@ run_batching (Server      *server,
   double single_s = 0, batched_s = 0, single_cpu = 0, batched_cpu = 0;
   gboolean ok;
 
-  ok = run_creates (server, session, single_token, 1, &single_s, &single_cpu, &single);
-  ok = run_creates (server, session, batched_token, opt_creates_batch, &batched_s, &batched_cpu,
+  ok = run_creates (server, single_token, 1, &single_s, &single_cpu, &single);
+  ok = run_creates (server, batched_token, opt_creates_batch, &batched_s, &batched_cpu,
                     &batched) && ok;
   print_line ("batching",
               "\"creates\":%d,\"batch\":%d,\"single_s\":%.3f,\"batched_s\":%.3f,\"ratio\":%.1f,"
@@ -1020,7 +1050,6 @@ run (Server  *server,
      GError **error)
 {
   g_autoptr(GPtrArray) tokens = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(SoupSession) session = NULL;
   guint64 rss_start, hwm_concurrent;
   gboolean ok;
 
@@ -1044,15 +1073,10 @@ run (Server  *server,
   g_printerr ("server-load: tandem-server pid %d on %s\n", server->pid, server->url);
   rss_start = server_status_kib (server, "VmRSS");
 
-  session = soup_session_new_with_options ("max-conns", opt_clients + 10,
-                                           "max-conns-per-host", opt_clients + 10,
-                                           "timeout", REQUEST_TIMEOUT_S,
-                                           NULL);
-
-  ok = run_concurrent (server, session, (GStrv) tokens->pdata);
+  ok = run_concurrent (server, (GStrv) tokens->pdata);
   hwm_concurrent = server_status_kib (server, "VmHWM");
   if (opt_creates > 0)
-    ok = run_batching (server, session, g_ptr_array_index (tokens, opt_clients),
+    ok = run_batching (server, g_ptr_array_index (tokens, opt_clients),
                        g_ptr_array_index (tokens, opt_clients + 1)) && ok;
 
   print_line ("server_rss_kib",
@@ -1107,8 +1131,16 @@ main (int    argc,
   server.log_path = g_build_filename (template, "server.log", NULL);
   g_mkdir (server.data_dir, 0700);
 
+  if (opt_trace != NULL && (trace_file = fopen (opt_trace, "w")) == NULL)
+    {
+      g_printerr ("server-load: cannot write %s: %s\n", opt_trace, g_strerror (errno));
+      return 2;
+    }
+
   ok = run (&server, &error);
   server_stop (&server);
+  if (trace_file != NULL)
+    fclose (trace_file);
   if (server.pid != 0)
     scan_server_log (&server);
   if (!ok)

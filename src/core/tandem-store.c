@@ -23,6 +23,10 @@ struct _TandemStore
   char       *path;
   char       *device_id;
   GHashTable *statements;   /* SQL literal -> sqlite3_stmt */
+
+  /* Checkpoints run on a thread of their own (see wal_hook). */
+  GThread    *checkpointer;
+  gint        checkpointing;   /* atomic */
 };
 
 G_DEFINE_FINAL_TYPE (TandemStore, tandem_store, G_TYPE_OBJECT)
@@ -138,6 +142,8 @@ static void
 tandem_store_finalize (GObject *object)
 {
   TandemStore *self = (TandemStore *) object;
+
+  g_clear_pointer (&self->checkpointer, g_thread_join);
 
   g_clear_pointer (&self->statements, g_hash_table_unref);
   if (self->db != NULL)
@@ -548,6 +554,47 @@ ensure_device_id (TandemStore *self,
   return TRUE;
 }
 
+/* Moving WAL frames into the database file costs several fsyncs. Done in a
+ * commit (SQLite's automatic checkpoint) it stalls the one user edit that
+ * happens to cross the threshold, about one in a hundred; so the store turns
+ * automatic checkpoints off and, once the WAL has grown past a threshold,
+ * runs a passive checkpoint on a thread with its own connection. Passive
+ * checkpoints never block writers; the last close checkpoints the rest. */
+#define CHECKPOINT_PAGES 1000
+
+static gpointer
+checkpoint_thread (gpointer data)
+{
+  TandemStore *self = data;
+  sqlite3 *db = NULL;
+
+  if (sqlite3_open_v2 (self->path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK)
+    {
+      sqlite3_busy_timeout (db, 1000);
+      sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    }
+  sqlite3_close_v2 (db);
+  g_atomic_int_set (&self->checkpointing, FALSE);
+  return NULL;
+}
+
+static int
+wal_hook (gpointer    data,
+          sqlite3    *db,
+          const char *name,
+          int         n_pages)
+{
+  TandemStore *self = data;
+
+  if (n_pages >= CHECKPOINT_PAGES && g_atomic_int_compare_and_exchange (&self->checkpointing,
+                                                                         FALSE, TRUE))
+    {
+      g_clear_pointer (&self->checkpointer, g_thread_join);
+      self->checkpointer = g_thread_new ("tandem-checkpoint", checkpoint_thread, self);
+    }
+  return SQLITE_OK;
+}
+
 TandemStore *
 tandem_store_open (const char *path,
                    GError    **error)
@@ -575,6 +622,9 @@ tandem_store_open (const char *path,
 
   if (!check_and_migrate (self, error) || !ensure_device_id (self, error))
     return NULL;
+
+  sqlite3_exec (self->db, "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL);
+  sqlite3_wal_hook (self->db, wal_hook, self);
 
   return g_steal_pointer (&self);
 }

@@ -43,6 +43,7 @@ struct _TandemSyncEngine
   guint            retry_after;   /* seconds the server asked for last time, 0 if none */
   gulong           network_handler;
   gboolean         sync_again;
+  guint            batch_size;
 };
 
 G_DEFINE_FINAL_TYPE (TandemSyncEngine, tandem_sync_engine, G_TYPE_OBJECT)
@@ -215,6 +216,17 @@ tandem_sync_engine_init (TandemSyncEngine *self)
                                                  "user-agent", "Tandem/" PACKAGE_VERSION,
                                                  NULL);
   self->waiting = g_ptr_array_new_with_free_func (g_object_unref);
+  self->batch_size = PUSH_BATCH_MAX;
+}
+
+void
+tandem_sync_engine_set_batch_size (TandemSyncEngine *self,
+                                   guint             batch_size)
+{
+  g_return_if_fail (TANDEM_IS_SYNC_ENGINE (self));
+  g_return_if_fail (batch_size >= 1 && batch_size <= PUSH_BATCH_MAX);
+
+  self->batch_size = batch_size;
 }
 
 TandemSyncEngine *
@@ -781,7 +793,7 @@ tandem_sync_engine_sync_async (TandemSyncEngine   *self,
     return;
 
   attempt = g_new0 (Attempt, 1);
-  attempt->push_limit = PUSH_BATCH_MAX;
+  attempt->push_limit = self->batch_size;
   task = g_task_new (self, NULL, attempt_completed, NULL);
   g_task_set_task_data (task, attempt, (GDestroyNotify) attempt_free);
   self->running = g_object_ref (task);

@@ -44,6 +44,10 @@ gint64            tandem_sync_engine_get_backoff_until (TandemSyncEngine *self);
 /* A sentence for people about the last failure, or NULL. */
 const char       *tandem_sync_engine_get_last_error (TandemSyncEngine   *self);
 
+/* Ops per push request (1 to 500, default 500); for measurements. */
+void              tandem_sync_engine_set_batch_size (TandemSyncEngine   *self,
+                                                     guint               batch_size);
+
 /* One attempt: push every op that can go (batches of up to 500), then pull
  * the change feed until it has no more. Never blocks: runs on the thread's
  * default main context. */
