@@ -395,7 +395,13 @@ cmd_show (Context *ctx,
   g_print ("  revision  %" G_GINT64_FORMAT "\n", task->rev);
   if (*task->notes != '\0')
     {
-      g_auto(GStrv) lines = g_strsplit (task->notes, "\n", -1);
+      g_autofree char *notes = g_strdup (task->notes);
+      g_auto(GStrv) lines = NULL;
+
+      /* A final newline ends the last line; it does not start another. */
+      if (g_str_has_suffix (notes, "\n"))
+        notes[strlen (notes) - 1] = '\0';
+      lines = g_strsplit (notes, "\n", -1);
 
       g_print ("  notes\n");
       for (guint i = 0; lines[i] != NULL; i++)
