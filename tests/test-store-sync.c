@@ -1,0 +1,531 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gstdio.h>
+
+#include "tandem-store.h"
+
+/* The store's side of sync, without a network: push results, pulled pages,
+ * conflicts and their resolution, as the sync engine drives them. The
+ * server is played by hand-made records. */
+
+typedef struct
+{
+  char        *dir;
+  TandemStore *store;
+} Fixture;
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+
+  f->dir = g_dir_make_tmp ("tandem-sync-XXXXXX", &error);
+  g_assert_no_error (error);
+  path = g_build_filename (f->dir, "device.db", NULL);
+  f->store = tandem_store_open (path, &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(GDir) dir = g_dir_open (f->dir, 0, NULL);
+  const char *name;
+
+  g_clear_object (&f->store);
+  while (dir && (name = g_dir_read_name (dir)))
+    {
+      g_autofree char *path = g_build_filename (f->dir, name, NULL);
+      g_unlink (path);
+    }
+  g_rmdir (f->dir);
+  g_free (f->dir);
+}
+
+static TandemTask *
+create (Fixture    *f,
+        const char *title,
+        const char *notes)
+{
+  g_autoptr(TandemTask) draft = tandem_task_new ();
+  g_autoptr(GError) error = NULL;
+  TandemTask *task;
+
+  g_free (draft->title);
+  draft->title = g_strdup (title);
+  g_free (draft->notes);
+  draft->notes = g_strdup (notes);
+  task = tandem_store_create_task (f->store, draft, &error);
+  g_assert_no_error (error);
+  return task;
+}
+
+static GPtrArray *
+outbox (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *ops = tandem_store_outbox_list (f->store, 0, &error);
+
+  g_assert_no_error (error);
+  return ops;
+}
+
+static TandemTask *
+get (Fixture    *f,
+     const char *id)
+{
+  g_autoptr(GError) error = NULL;
+  TandemTask *task = tandem_store_get_task (f->store, id, &error);
+
+  g_assert_no_error (error);
+  return task;
+}
+
+static void
+edit (Fixture    *f,
+      const char *id,
+      const char *field,
+      const char *value)
+{
+  g_autoptr(JsonObject) changes = json_object_new ();
+  g_autoptr(GError) error = NULL;
+
+  json_object_set_string_member (changes, field, value);
+  g_assert_true (tandem_store_update_task (f->store, id, changes, &error));
+  g_assert_no_error (error);
+}
+
+/* Plays the server answering every queued op with "applied" and the
+ * record as this device has it, at consecutive revisions. */
+static TandemTask *
+acknowledge_all (Fixture *f,
+                 gint64   rev)
+{
+  g_autoptr(GPtrArray) ops = outbox (f);
+  g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_push_result_free);
+  g_autoptr(GError) error = NULL;
+  TandemTask *server = NULL;
+
+  for (guint i = 0; i < ops->len; i++)
+    {
+      TandemOp *op = g_ptr_array_index (ops, i);
+      TandemPushResult *result = tandem_push_result_new ();
+
+      g_clear_pointer (&server, tandem_task_free);
+      server = get (f, op->entity_id);
+      server->rev = rev;
+      server->sync_status = TANDEM_SYNC_SYNCED;
+      result->op_id = g_strdup (op->op_id);
+      result->status = 200;
+      result->type = g_strdup ("applied");
+      result->record = tandem_record_new_task (tandem_task_copy (server));
+      g_ptr_array_add (results, result);
+    }
+  g_assert_true (tandem_store_apply_push_results (f->store, results, NULL, &error));
+  g_assert_no_error (error);
+  return server;
+}
+
+static TandemPushSummary
+answer_conflict (Fixture          *f,
+                 const TandemTask *current)
+{
+  g_autoptr(GPtrArray) ops = tandem_store_outbox_next_batch (f->store, 500, NULL);
+  g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_push_result_free);
+  g_autoptr(GError) error = NULL;
+  TandemPushSummary summary = { 0 };
+
+  for (guint i = 0; i < ops->len; i++)
+    {
+      TandemPushResult *result = tandem_push_result_new ();
+
+      result->op_id = g_strdup (((TandemOp *) g_ptr_array_index (ops, i))->op_id);
+      if (i == 0)
+        {
+          result->status = 409;
+          result->type = g_strdup ("conflict");
+          result->current = tandem_record_new_task (tandem_task_copy (current));
+        }
+      else
+        {
+          result->status = 424;
+          result->type = g_strdup ("held");
+        }
+      g_ptr_array_add (results, result);
+    }
+  g_assert_true (tandem_store_apply_push_results (f->store, results, &summary, &error));
+  g_assert_no_error (error);
+  return summary;
+}
+
+static void
+test_ack_makes_synced (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(TandemTask) task = create (f, "Synced", "");
+  g_autoptr(TandemTask) server = acknowledge_all (f, 1);
+  g_autoptr(TandemTask) row = get (f, task->id);
+  g_autoptr(GPtrArray) ops = outbox (f);
+
+  g_assert_cmpuint (ops->len, ==, 0);
+  g_assert_cmpint (row->rev, ==, 1);
+  g_assert_cmpint (row->sync_status, ==, TANDEM_SYNC_SYNCED);
+}
+
+static void
+test_clean_conflict_merges (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(TandemTask) task = create (f, "Trip", "day 1\nday 2\nday 3\nday 4\n");
+  g_autoptr(TandemTask) server = acknowledge_all (f, 1);
+  g_autoptr(TandemTask) remote = NULL;
+  g_autoptr(TandemTask) row = NULL;
+  g_autoptr(GPtrArray) ops = NULL;
+  g_autoptr(GPtrArray) history = NULL;
+  TandemPushSummary summary;
+  TandemOp *op;
+  gboolean merged_line = FALSE;
+
+  /* Here: the first paragraph. There: the last one, and the title. */
+  edit (f, task->id, "notes", "day 1 (museum)\nday 2\nday 3\nday 4\n");
+  remote = tandem_task_copy (server);
+  remote->rev = 2;
+  g_free (remote->notes);
+  remote->notes = g_strdup ("day 1\nday 2\nday 3\nday 4 (beach)\n");
+  g_free (remote->title);
+  remote->title = g_strdup ("Trip to Porto");
+
+  summary = answer_conflict (f, remote);
+  g_assert_cmpuint (summary.merged, ==, 1);
+  g_assert_cmpuint (summary.conflicts, ==, 0);
+
+  row = get (f, task->id);
+  g_assert_cmpstr (row->title, ==, "Trip to Porto");
+  g_assert_cmpstr (row->notes, ==, "day 1 (museum)\nday 2\nday 3\nday 4 (beach)\n");
+  g_assert_cmpint (row->sync_status, ==, TANDEM_SYNC_PENDING);
+
+  /* One op on the remote revision carrying only what differs from it. */
+  ops = outbox (f);
+  g_assert_cmpuint (ops->len, ==, 1);
+  op = g_ptr_array_index (ops, 0);
+  g_assert_cmpint (op->kind, ==, TANDEM_OP_UPDATE);
+  g_assert_cmpint (op->base_rev, ==, 2);
+  g_assert_cmpuint (json_object_get_size (op->patch), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (op->patch, "notes"), ==, row->notes);
+  g_assert_cmpstr (json_object_get_string_member (op->base, "notes"), ==, remote->notes);
+
+  history = tandem_store_get_history (f->store, task->id, NULL);
+  for (guint i = 0; i < history->len; i++)
+    {
+      TandemHistoryEntry *entry = g_ptr_array_index (history, i);
+
+      if (g_strcmp0 (entry->origin, "merge") == 0 && g_strcmp0 (entry->field, "notes") == 0)
+        merged_line = TRUE;
+    }
+  g_assert_true (merged_line);
+}
+
+static void
+test_same_title_needs_review_then_resolve (Fixture       *f,
+                                           gconstpointer  data)
+{
+  g_autoptr(TandemTask) task = create (f, "Draft", "");
+  g_autoptr(TandemTask) server = acknowledge_all (f, 1);
+  g_autoptr(TandemTask) remote = NULL;
+  g_autoptr(TandemTask) row = NULL;
+  g_autoptr(TandemConflict) conflict = NULL;
+  g_autoptr(GPtrArray) batch = NULL;
+  g_autoptr(GPtrArray) ops = NULL;
+  g_autoptr(GHashTable) values = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *add[] = { "later", NULL };
+  TandemFieldConflict *field;
+  TandemPushSummary summary;
+  TandemOp *op;
+
+  edit (f, task->id, "title", "Draft here");
+  /* A held change made after the edit: it must survive the resolution. */
+  g_assert_true (tandem_store_change_tags (f->store, task->id, add, NULL, NULL));
+  remote = tandem_task_copy (server);
+  remote->rev = 2;
+  g_free (remote->title);
+  remote->title = g_strdup ("Draft there");
+
+  summary = answer_conflict (f, remote);
+  g_assert_cmpuint (summary.conflicts, ==, 1);
+  row = get (f, task->id);
+  g_assert_cmpint (row->sync_status, ==, TANDEM_SYNC_NEEDS_REVIEW);
+  g_assert_cmpstr (row->title, ==, "Draft here");
+
+  /* Held: nothing of this task goes out until the user decides. */
+  batch = tandem_store_outbox_next_batch (f->store, 500, NULL);
+  g_assert_cmpuint (batch->len, ==, 0);
+
+  conflict = tandem_store_get_conflict (f->store, task->id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (conflict->kind, ==, TANDEM_CONFLICT_EDIT);
+  g_assert_cmpint (conflict->remote_rev, ==, 2);
+  g_assert_cmpuint (conflict->merge->conflicts->len, ==, 1);
+  field = g_ptr_array_index (conflict->merge->conflicts, 0);
+  g_assert_cmpint (field->field, ==, TANDEM_FIELD_TITLE);
+  g_assert_cmpstr (json_node_get_string (field->base), ==, "Draft");
+  g_assert_cmpstr (json_node_get_string (field->local), ==, "Draft here");
+  g_assert_cmpstr (json_node_get_string (field->remote), ==, "Draft there");
+
+  /* A value for a field that is not in conflict is refused, nothing lost. */
+  values = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) json_node_unref);
+  g_hash_table_insert (values, "notes", json_node_init_string (json_node_alloc (), "x"));
+  g_assert_false (tandem_store_resolve_conflict (f->store, task->id, TANDEM_RESOLUTION_FIELDS,
+                                                 values, &error));
+  g_assert_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_INVALID);
+  g_clear_error (&error);
+  g_clear_pointer (&conflict, tandem_conflict_free);
+  conflict = tandem_store_get_conflict (f->store, task->id, &error);
+  g_assert_no_error (error);
+
+  g_hash_table_remove_all (values);
+  g_hash_table_insert (values, "title", json_node_init_string (json_node_alloc (), "Draft, merged"));
+  g_assert_true (tandem_store_resolve_conflict (f->store, task->id, TANDEM_RESOLUTION_FIELDS,
+                                                values, &error));
+  g_assert_no_error (error);
+
+  g_clear_pointer (&row, tandem_task_free);
+  row = get (f, task->id);
+  g_assert_cmpstr (row->title, ==, "Draft, merged");
+  g_assert_true (tandem_task_has_tag (row, "later"));
+  g_assert_cmpint (row->sync_status, ==, TANDEM_SYNC_PENDING);
+
+  /* One update on revision 2, then the held tag op behind it. */
+  ops = outbox (f);
+  g_assert_cmpuint (ops->len, ==, 2);
+  op = g_ptr_array_index (ops, 0);
+  g_assert_cmpint (op->kind, ==, TANDEM_OP_UPDATE);
+  g_assert_cmpint (op->base_rev, ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (op->patch, "title"), ==, "Draft, merged");
+  g_assert_cmpstr (json_object_get_string_member (op->base, "title"), ==, "Draft there");
+  g_assert_cmpint (((TandemOp *) g_ptr_array_index (ops, 1))->kind, ==, TANDEM_OP_TAG_ADD);
+  g_assert_null (tandem_store_get_conflict (f->store, task->id, NULL));
+}
+
+static void
+test_edit_vs_delete_restore_or_discard (Fixture       *f,
+                                        gconstpointer  data)
+{
+  g_autoptr(TandemTask) task = create (f, "Keep?", "");
+  g_autoptr(TandemTask) server = acknowledge_all (f, 1);
+  g_autoptr(TandemTask) remote = NULL;
+  g_autoptr(TandemTask) row = NULL;
+  g_autoptr(GPtrArray) ops = NULL;
+  g_autoptr(GError) error = NULL;
+  TandemPushSummary summary;
+
+  edit (f, task->id, "notes", "worth keeping");
+  remote = tandem_task_copy (server);
+  remote->rev = 2;
+  remote->deleted = TRUE;
+
+  summary = answer_conflict (f, remote);
+  g_assert_cmpuint (summary.conflicts, ==, 1);
+  {
+    g_autoptr(TandemConflict) conflict = tandem_store_get_conflict (f->store, task->id, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpint (conflict->kind, ==, TANDEM_CONFLICT_EDIT_VS_DELETE);
+  }
+  /* "Choose a value" makes no sense here. */
+  g_assert_false (tandem_store_resolve_conflict (f->store, task->id, TANDEM_RESOLUTION_FIELDS,
+                                                 NULL, &error));
+  g_clear_error (&error);
+
+  /* Restore with my changes: one restore op on the tombstone's revision. */
+  g_assert_true (tandem_store_resolve_conflict (f->store, task->id, TANDEM_RESOLUTION_LOCAL, NULL,
+                                                &error));
+  g_assert_no_error (error);
+  row = get (f, task->id);
+  g_assert_false (row->deleted);
+  g_assert_cmpstr (row->notes, ==, "worth keeping");
+  ops = outbox (f);
+  g_assert_cmpuint (ops->len, ==, 1);
+  g_assert_cmpint (((TandemOp *) g_ptr_array_index (ops, 0))->kind, ==, TANDEM_OP_RESTORE);
+  g_assert_cmpint (((TandemOp *) g_ptr_array_index (ops, 0))->base_rev, ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (((TandemOp *) g_ptr_array_index (ops, 0))->patch,
+                                                  "notes"), ==, "worth keeping");
+}
+
+static void
+test_discard_takes_tombstone (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(TandemTask) task = create (f, "Let go", "");
+  g_autoptr(TandemTask) server = acknowledge_all (f, 1);
+  g_autoptr(TandemTask) remote = NULL;
+  g_autoptr(TandemTask) row = NULL;
+  g_autoptr(GPtrArray) ops = NULL;
+  g_autoptr(GError) error = NULL;
+
+  edit (f, task->id, "title", "Let go, edited");
+  remote = tandem_task_copy (server);
+  remote->rev = 2;
+  remote->deleted = TRUE;
+  answer_conflict (f, remote);
+
+  g_assert_true (tandem_store_resolve_conflict (f->store, task->id, TANDEM_RESOLUTION_REMOTE, NULL,
+                                                &error));
+  g_assert_no_error (error);
+  row = get (f, task->id);
+  g_assert_true (row->deleted);
+  g_assert_cmpint (row->sync_status, ==, TANDEM_SYNC_SYNCED);
+  ops = outbox (f);
+  g_assert_cmpuint (ops->len, ==, 0);
+}
+
+static void
+test_pull_rebases_pending (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(TandemTask) task = create (f, "Pulled", "");
+  g_autoptr(TandemTask) server = acknowledge_all (f, 1);
+  g_autoptr(TandemTask) remote = NULL;
+  g_autoptr(TandemTask) row = NULL;
+  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_record_free);
+  g_autoptr(GPtrArray) ops_before = NULL;
+  g_autoptr(GPtrArray) ops_after = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *cursor = NULL;
+
+  /* A pending local edit, then a pulled change to another field. */
+  edit (f, task->id, "title", "Pulled here");
+  ops_before = outbox (f);
+  remote = tandem_task_copy (server);
+  remote->rev = 2;
+  remote->priority = 3;
+  g_ptr_array_add (records, tandem_record_new_task (tandem_task_copy (remote)));
+  g_assert_true (tandem_store_apply_changes (f->store, records, "cursor-2", NULL, &error));
+  g_assert_no_error (error);
+
+  row = get (f, task->id);
+  g_assert_cmpstr (row->title, ==, "Pulled here");   /* the local edit stays on top */
+  g_assert_cmpint (row->priority, ==, 3);            /* the remote change shows */
+  g_assert_cmpint (row->rev, ==, 2);
+  g_assert_cmpint (row->sync_status, ==, TANDEM_SYNC_PENDING);
+
+  /* A pull never rewrites a pending op. */
+  ops_after = outbox (f);
+  g_assert_cmpuint (ops_after->len, ==, 1);
+  g_assert_cmpint (((TandemOp *) g_ptr_array_index (ops_after, 0))->base_rev, ==,
+                   ((TandemOp *) g_ptr_array_index (ops_before, 0))->base_rev);
+  g_assert_cmpstr (json_object_get_string_member (((TandemOp *) g_ptr_array_index (ops_after, 0))->base,
+                                                  "title"), ==, "Pulled");
+
+  cursor = tandem_store_get_setting (f->store, "cursor");
+  g_assert_cmpstr (cursor, ==, "cursor-2");
+
+  /* The same page again (a crash before the next one) changes nothing. */
+  g_assert_true (tandem_store_apply_changes (f->store, records, "cursor-2", NULL, &error));
+  g_clear_pointer (&row, tandem_task_free);
+  row = get (f, task->id);
+  g_assert_cmpstr (row->title, ==, "Pulled here");
+}
+
+static void
+test_pull_new_and_tombstone (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(TandemTask) remote = tandem_task_new ();
+  g_autoptr(TandemTask) row = NULL;
+  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_record_free);
+  g_autoptr(GPtrArray) history = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GError) error = NULL;
+
+  remote->id = g_uuid_string_random ();
+  g_free (remote->title);
+  remote->title = g_strdup ("From elsewhere");
+  g_free (remote->position);
+  remote->position = g_strdup ("V");
+  remote->rev = 1;
+  g_ptr_array_add (records, tandem_record_new_task (tandem_task_copy (remote)));
+  g_assert_true (tandem_store_apply_changes (f->store, records, "c1", NULL, &error));
+  g_assert_no_error (error);
+  row = get (f, remote->id);
+  g_assert_cmpint (row->sync_status, ==, TANDEM_SYNC_SYNCED);
+  history = tandem_store_get_history (f->store, remote->id, NULL);
+  g_assert_cmpstr (((TandemHistoryEntry *) g_ptr_array_index (history, 0))->note, ==,
+                   "created on another device");
+
+  /* Deleted elsewhere: to the Trash, not resurrected by a later old page. */
+  g_ptr_array_set_size (records, 0);
+  remote->rev = 2;
+  remote->deleted = TRUE;
+  g_ptr_array_add (records, tandem_record_new_task (tandem_task_copy (remote)));
+  g_assert_true (tandem_store_apply_changes (f->store, records, "c2", NULL, &error));
+  g_ptr_array_set_size (records, 0);
+  remote->rev = 1;
+  remote->deleted = FALSE;
+  g_ptr_array_add (records, tandem_record_new_task (tandem_task_copy (remote)));
+  g_assert_true (tandem_store_apply_changes (f->store, records, "c1", NULL, &error));
+  g_clear_pointer (&row, tandem_task_free);
+  row = get (f, remote->id);
+  g_assert_true (row->deleted);
+
+  /* A full resync that no longer returns it: the purged tombstone goes. */
+  g_assert_true (tandem_store_forget_unseen (f->store, seen, &error));
+  g_assert_no_error (error);
+  g_assert_null (tandem_store_get_task (f->store, remote->id, NULL));
+}
+
+static void
+test_invalid_parks_and_counts (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autoptr(TandemTask) task = create (f, "Refused", "");
+  g_autoptr(GPtrArray) ops = outbox (f);
+  g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_push_result_free);
+  g_autoptr(GPtrArray) batch = NULL;
+  g_autoptr(TandemTask) row = NULL;
+  TandemPushResult *result = tandem_push_result_new ();
+  TandemPushSummary summary = { 0 };
+  guint pending, parked, conflicts;
+
+  result->op_id = g_strdup (((TandemOp *) g_ptr_array_index (ops, 0))->op_id);
+  result->status = 422;
+  result->type = g_strdup ("invalid");
+  result->error = g_strdup ("patch.title: too long");
+  g_ptr_array_add (results, result);
+  g_assert_true (tandem_store_apply_push_results (f->store, results, &summary, NULL));
+  g_assert_cmpuint (summary.parked, ==, 1);
+
+  row = get (f, task->id);
+  g_assert_cmpint (row->sync_status, ==, TANDEM_SYNC_ERROR);
+  batch = tandem_store_outbox_next_batch (f->store, 10, NULL);
+  g_assert_cmpuint (batch->len, ==, 0);
+  g_assert_true (tandem_store_get_sync_counts (f->store, &pending, &parked, &conflicts, NULL));
+  g_assert_cmpuint (pending, ==, 0);
+  g_assert_cmpuint (parked, ==, 1);
+  g_assert_cmpuint (conflicts, ==, 0);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(name, func) \
+  g_test_add (name, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
+  ADD ("/store-sync/ack-makes-synced", test_ack_makes_synced);
+  ADD ("/store-sync/clean-conflict-merges", test_clean_conflict_merges);
+  ADD ("/store-sync/same-title-needs-review-then-resolve", test_same_title_needs_review_then_resolve);
+  ADD ("/store-sync/edit-vs-delete-restore", test_edit_vs_delete_restore_or_discard);
+  ADD ("/store-sync/discard-takes-tombstone", test_discard_takes_tombstone);
+  ADD ("/store-sync/pull-rebases-pending", test_pull_rebases_pending);
+  ADD ("/store-sync/pull-new-and-tombstone", test_pull_new_and_tombstone);
+  ADD ("/store-sync/invalid-parks-and-counts", test_invalid_parks_and_counts);
+
+  return g_test_run ();
+}
