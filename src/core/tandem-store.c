@@ -301,6 +301,56 @@ column_dup (sqlite3_stmt *stmt,
   return g_strdup ((const char *) sqlite3_column_text (stmt, index));
 }
 
+typedef gpointer (*RowFunc) (TandemStore  *self,
+                            sqlite3_stmt *stmt);
+
+/* Every row of a prepared and bound statement, made by @row. */
+static GPtrArray *
+collect_rows (TandemStore    *self,
+              sqlite3_stmt   *stmt,
+              RowFunc         row,
+              GDestroyNotify  free_func,
+              const char     *doing,
+              GError        **error)
+{
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func (free_func);
+  int rc;
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (rows, row (self, stmt));
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (self, rc, doing, error);
+      return NULL;
+    }
+  return g_steal_pointer (&rows);
+}
+
+/* The one row a prepared and bound statement finds by @key; NOT_FOUND
+ * (naming @what) when there is none. */
+static gpointer
+fetch_row (TandemStore  *self,
+           sqlite3_stmt *stmt,
+           RowFunc       row,
+           const char   *what,
+           const char   *key,
+           const char   *doing,
+           GError      **error)
+{
+  gpointer found = NULL;
+  int rc = sqlite3_step (stmt);
+
+  if (rc == SQLITE_ROW)
+    found = row (self, stmt);
+  sqlite3_reset (stmt);
+  if (rc == SQLITE_DONE)
+    not_found (error, what, key);
+  else if (rc != SQLITE_ROW)
+    set_db_error (self, rc, doing, error);
+  return found;
+}
+
 static gboolean
 begin (TandemStore *self,
        GError     **error)
@@ -670,7 +720,8 @@ tags_to_column (GPtrArray *tags)
 }
 
 static TandemTask *
-task_from_row (sqlite3_stmt *stmt)
+task_from_row (TandemStore  *self,
+               sqlite3_stmt *stmt)
 {
   TandemTask *task = tandem_task_new ();
   const char *tags = (const char *) sqlite3_column_text (stmt, 8);
@@ -736,27 +787,12 @@ load_task (TandemStore *self,
 {
   sqlite3_stmt *stmt = prepare (self, "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ?", error);
   g_autoptr(TandemTask) task = NULL;
-  int rc;
 
   if (stmt == NULL)
     return NULL;
   bind_text (stmt, 1, id);
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_ROW)
-    task = task_from_row (stmt);
-  sqlite3_reset (stmt);
-
-  if (rc == SQLITE_DONE)
-    {
-      not_found (error, "task", id);
-      return NULL;
-    }
-  if (rc != SQLITE_ROW)
-    {
-      set_db_error (self, rc, "read a task", error);
-      return NULL;
-    }
-  if (!load_comments (self, task, error))
+  task = fetch_row (self, stmt, (RowFunc) task_from_row, "task", id, "read a task", error);
+  if (task == NULL || !load_comments (self, task, error))
     return NULL;
   return g_steal_pointer (&task);
 }
@@ -935,11 +971,14 @@ add_field_history (TandemStore      *self,
 
 /* Outbox */
 
+/* Ops in this store are all this device's own. */
 static TandemOp *
-op_from_row (sqlite3_stmt *stmt)
+op_from_row (TandemStore  *self,
+             sqlite3_stmt *stmt)
 {
   TandemOp *op = g_new0 (TandemOp, 1);
 
+  op->device_id = g_strdup (self->device_id);
   op->seq = sqlite3_column_int64 (stmt, 0);
   op->op_id = column_dup (stmt, 1);
   tandem_entity_from_string ((const char *) sqlite3_column_text (stmt, 2), &op->entity);
@@ -1003,7 +1042,7 @@ coalescable_op (TandemStore *self,
   bind_text (stmt, 1, entity_id);
   rc = sqlite3_step (stmt);
   if (rc == SQLITE_ROW)
-    op = op_from_row (stmt);
+    op = op_from_row (self, stmt);
   sqlite3_reset (stmt);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     set_db_error (self, rc, "read the outbox", error);
@@ -1175,7 +1214,8 @@ queue_tag_change (TandemStore      *self,
 /* Lists, for the list_id checks */
 
 static TandemList *
-list_from_row (sqlite3_stmt *stmt)
+list_from_row (TandemStore  *self,
+               sqlite3_stmt *stmt)
 {
   TandemList *list = g_new0 (TandemList, 1);
 
@@ -1197,21 +1237,11 @@ load_list (TandemStore *self,
            GError     **error)
 {
   sqlite3_stmt *stmt = prepare (self, "SELECT " LIST_COLUMNS " FROM lists WHERE id = ?", error);
-  TandemList *list = NULL;
-  int rc;
 
   if (stmt == NULL)
     return NULL;
   bind_text (stmt, 1, id);
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_ROW)
-    list = list_from_row (stmt);
-  sqlite3_reset (stmt);
-  if (rc == SQLITE_DONE)
-    not_found (error, "list", id);
-  else if (rc != SQLITE_ROW)
-    set_db_error (self, rc, "read a list", error);
-  return list;
+  return fetch_row (self, stmt, (RowFunc) list_from_row, "list", id, "read a list", error);
 }
 
 /* A task may only be put into a list that exists here and is not deleted. */
@@ -1829,25 +1859,15 @@ tandem_store_list_tasks (TandemStore     *self,
     [TANDEM_TASK_QUERY_DELETED] = "SELECT " TASK_COLUMNS " FROM tasks WHERE deleted = 1 "
                                   "ORDER BY list_id, position, id",
   };
-  g_autoptr(GPtrArray) tasks = NULL;
   sqlite3_stmt *stmt;
-  int rc;
 
   g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
   g_return_val_if_fail (query < G_N_ELEMENTS (sql), NULL);
 
   if (!(stmt = prepare (self, sql[query], error)))
     return NULL;
-  tasks = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_task_free);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    g_ptr_array_add (tasks, task_from_row (stmt));
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      set_db_error (self, rc, "read tasks", error);
-      return NULL;
-    }
-  return g_steal_pointer (&tasks);
+  return collect_rows (self, stmt, (RowFunc) task_from_row, (GDestroyNotify) tandem_task_free,
+                       "read tasks", error);
 }
 
 /* Base snapshots are stored as {"rev", "updated_at", field: value...}. */
@@ -2018,9 +2038,7 @@ GPtrArray *
 tandem_store_list_lists (TandemStore *self,
                          GError     **error)
 {
-  g_autoptr(GPtrArray) lists = NULL;
   sqlite3_stmt *stmt;
-  int rc;
 
   g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
 
@@ -2029,16 +2047,8 @@ tandem_store_list_lists (TandemStore *self,
                         "ORDER BY position, id",
                         error)))
     return NULL;
-  lists = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_list_free);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    g_ptr_array_add (lists, list_from_row (stmt));
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      set_db_error (self, rc, "read lists", error);
-      return NULL;
-    }
-  return g_steal_pointer (&lists);
+  return collect_rows (self, stmt, (RowFunc) list_from_row, (GDestroyNotify) tandem_list_free,
+                       "read lists", error);
 }
 
 /* Outbox API */
@@ -2048,30 +2058,15 @@ tandem_store_outbox_list (TandemStore *self,
                           guint        limit,
                           GError     **error)
 {
-  g_autoptr(GPtrArray) ops = NULL;
   sqlite3_stmt *stmt;
-  int rc;
 
   g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
 
   if (!(stmt = prepare (self, "SELECT " OP_COLUMNS " FROM outbox ORDER BY seq LIMIT ?", error)))
     return NULL;
   sqlite3_bind_int64 (stmt, 1, limit == 0 ? -1 : (gint64) limit);
-  ops = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_op_free);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      TandemOp *op = op_from_row (stmt);
-
-      op->device_id = g_strdup (self->device_id);
-      g_ptr_array_add (ops, op);
-    }
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      set_db_error (self, rc, "read the outbox", error);
-      return NULL;
-    }
-  return g_steal_pointer (&ops);
+  return collect_rows (self, stmt, (RowFunc) op_from_row, (GDestroyNotify) tandem_op_free,
+                       "read the outbox", error);
 }
 
 static gboolean
@@ -2129,25 +2124,16 @@ ops_of_entity (TandemStore *self,
                const char  *entity_id,
                GError     **error)
 {
-  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_op_free);
   sqlite3_stmt *stmt = prepare (self,
                                 "SELECT " OP_COLUMNS " FROM outbox WHERE entity_id = ? "
                                 "ORDER BY seq",
                                 error);
-  int rc;
 
   if (stmt == NULL)
     return NULL;
   bind_text (stmt, 1, entity_id);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    g_ptr_array_add (ops, op_from_row (stmt));
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      set_db_error (self, rc, "read the outbox", error);
-      return NULL;
-    }
-  return g_steal_pointer (&ops);
+  return collect_rows (self, stmt, (RowFunc) op_from_row, (GDestroyNotify) tandem_op_free,
+                       "read the outbox", error);
 }
 
 /* Replays a queued op on top of @task (the rebase of DESIGN §3). */
@@ -2230,21 +2216,12 @@ load_op (TandemStore *self,
          GError     **error)
 {
   sqlite3_stmt *stmt = prepare (self, "SELECT " OP_COLUMNS " FROM outbox WHERE op_id = ?", error);
-  TandemOp *op = NULL;
-  int rc;
 
   if (stmt == NULL)
     return NULL;
   bind_text (stmt, 1, op_id);
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_ROW)
-    op = op_from_row (stmt);
-  sqlite3_reset (stmt);
-  if (rc == SQLITE_DONE)
-    not_found (error, "queued change", op_id);
-  else if (rc != SQLITE_ROW)
-    set_db_error (self, rc, "read the outbox", error);
-  return op;
+  return fetch_row (self, stmt, (RowFunc) op_from_row, "queued change", op_id, "read the outbox",
+                    error);
 }
 
 static gboolean
@@ -2322,14 +2299,30 @@ tandem_store_outbox_park (TandemStore *self,
 
 /* History API */
 
+static TandemHistoryEntry *
+history_from_row (TandemStore  *self,
+                  sqlite3_stmt *stmt)
+{
+  TandemHistoryEntry *entry = g_new0 (TandemHistoryEntry, 1);
+
+  entry->id = sqlite3_column_int64 (stmt, 0);
+  entry->entity_id = column_dup (stmt, 1);
+  entry->at = column_dup (stmt, 2);
+  entry->device_id = column_dup (stmt, 3);
+  entry->origin = column_dup (stmt, 4);
+  entry->field = column_dup (stmt, 5);
+  entry->old_value = column_dup (stmt, 6);
+  entry->new_value = column_dup (stmt, 7);
+  entry->note = column_dup (stmt, 8);
+  return entry;
+}
+
 GPtrArray *
 tandem_store_get_history (TandemStore *self,
                           const char  *entity_id,
                           GError     **error)
 {
-  g_autoptr(GPtrArray) entries = NULL;
   sqlite3_stmt *stmt;
-  int rc;
 
   g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
   g_return_val_if_fail (entity_id != NULL, NULL);
@@ -2340,29 +2333,8 @@ tandem_store_get_history (TandemStore *self,
                         error)))
     return NULL;
   bind_text (stmt, 1, entity_id);
-  entries = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_history_entry_free);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      TandemHistoryEntry *entry = g_new0 (TandemHistoryEntry, 1);
-
-      entry->id = sqlite3_column_int64 (stmt, 0);
-      entry->entity_id = column_dup (stmt, 1);
-      entry->at = column_dup (stmt, 2);
-      entry->device_id = column_dup (stmt, 3);
-      entry->origin = column_dup (stmt, 4);
-      entry->field = column_dup (stmt, 5);
-      entry->old_value = column_dup (stmt, 6);
-      entry->new_value = column_dup (stmt, 7);
-      entry->note = column_dup (stmt, 8);
-      g_ptr_array_add (entries, entry);
-    }
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      set_db_error (self, rc, "read history", error);
-      return NULL;
-    }
-  return g_steal_pointer (&entries);
+  return collect_rows (self, stmt, (RowFunc) history_from_row,
+                       (GDestroyNotify) tandem_history_entry_free, "read history", error);
 }
 
 /* Sync: what the sync engine asks of the store (DESIGN §3, §5). Each call is
@@ -2387,9 +2359,7 @@ tandem_store_outbox_next_batch (TandemStore *self,
                                 guint        limit,
                                 GError     **error)
 {
-  g_autoptr(GPtrArray) ops = NULL;
   sqlite3_stmt *stmt;
-  int rc;
 
   g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
   g_return_val_if_fail (limit > 0, NULL);
@@ -2403,21 +2373,8 @@ tandem_store_outbox_next_batch (TandemStore *self,
                         error)))
     return NULL;
   sqlite3_bind_int64 (stmt, 1, limit);
-  ops = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_op_free);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      TandemOp *op = op_from_row (stmt);
-
-      op->device_id = g_strdup (self->device_id);
-      g_ptr_array_add (ops, op);
-    }
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      set_db_error (self, rc, "read the outbox", error);
-      return NULL;
-    }
-  return g_steal_pointer (&ops);
+  return collect_rows (self, stmt, (RowFunc) op_from_row, (GDestroyNotify) tandem_op_free,
+                       "read the outbox", error);
 }
 
 static gboolean
@@ -3065,8 +3022,7 @@ tandem_store_forget_unseen (TandemStore *self,
 
 static TandemConflict *
 conflict_from_row (TandemStore  *self,
-                   sqlite3_stmt *stmt,
-                   GError      **error)
+                   sqlite3_stmt *stmt)
 {
   g_autoptr(TandemConflict) conflict = g_new0 (TandemConflict, 1);
 
@@ -3102,7 +3058,6 @@ tandem_store_list_conflicts (TandemStore *self,
 {
   g_autoptr(GPtrArray) conflicts = NULL;
   sqlite3_stmt *stmt;
-  int rc;
 
   g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
 
@@ -3111,15 +3066,10 @@ tandem_store_list_conflicts (TandemStore *self,
                         "ORDER BY created_at, entity_id",
                         error)))
     return NULL;
-  conflicts = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_conflict_free);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    g_ptr_array_add (conflicts, conflict_from_row (self, stmt, error));
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      set_db_error (self, rc, "read conflicts", error);
-      return NULL;
-    }
+  conflicts = collect_rows (self, stmt, (RowFunc) conflict_from_row,
+                            (GDestroyNotify) tandem_conflict_free, "read conflicts", error);
+  if (conflicts == NULL)
+    return NULL;
   for (guint i = 0; i < conflicts->len; i++)
     if (!complete_conflict (self, g_ptr_array_index (conflicts, i), error))
       return NULL;
@@ -3133,7 +3083,6 @@ tandem_store_get_conflict (TandemStore *self,
 {
   g_autoptr(TandemConflict) conflict = NULL;
   sqlite3_stmt *stmt;
-  int rc;
 
   g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
   g_return_val_if_fail (task_id != NULL, NULL);
@@ -3144,21 +3093,11 @@ tandem_store_get_conflict (TandemStore *self,
                         error)))
     return NULL;
   bind_text (stmt, 1, task_id);
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_ROW)
-    conflict = conflict_from_row (self, stmt, error);
-  sqlite3_reset (stmt);
-  if (rc == SQLITE_DONE)
-    {
-      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND,
-                   "The task %s has no conflict to resolve", task_id);
-      return NULL;
-    }
-  if (rc != SQLITE_ROW)
-    {
-      set_db_error (self, rc, "read conflicts", error);
-      return NULL;
-    }
+  conflict = fetch_row (self, stmt, (RowFunc) conflict_from_row, "conflict to resolve for the task",
+                        task_id,
+                        "read conflicts", error);
+  if (conflict == NULL)
+    return NULL;
   if (!complete_conflict (self, conflict, error))
     return NULL;
   return g_steal_pointer (&conflict);
