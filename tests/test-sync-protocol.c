@@ -968,6 +968,105 @@ test_lists (Fixture       *f,
   g_assert_cmpuint (theirs->status, ==, 404);
 }
 
+/* Regressions found while documenting the protocol. */
+static void
+test_control_character_device_refused (Fixture       *f,
+                                       gconstpointer  data)
+{
+  g_autofree char *id = create_task (f, f->alice, "Commented");
+  g_autofree char *comment = g_uuid_string_random ();
+  g_autofree char *patch = g_strdup_printf ("{\"comment_id\":\"%s\",\"body\":\"hi\"}", comment);
+  g_autofree char *op = op_json (NULL, "comment_add", id, 1, patch, NULL);
+  g_autofree char *body = g_strdup_printf ("{\"device_id\":\"tab\\there\",\"ops\":[%s]}", op);
+  g_autoptr(TestResponse) refused = test_request (f->session, f->server, "POST", "/v1/sync/push",
+                                                  f->alice, body, NULL);
+  g_autoptr(TestResponse) still = get_task (f, f->alice, id);
+
+  g_assert_cmpuint (refused->status, ==, 400);
+  g_assert_nonnull (strstr (refused->body, "device_id"));
+  /* the server is still there and the task unchanged */
+  g_assert_cmpuint (still->status, ==, 200);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (json_node_get_object (still->json),
+                                                                         "comments")), ==, 0);
+}
+
+static void
+test_keys_of_put_and_push_apart (Fixture       *f,
+                                 gconstpointer  data)
+{
+  g_autofree char *id = g_uuid_string_random ();
+  g_autofree char *key = g_uuid_string_random ();
+  g_autofree char *path = g_strconcat ("/v1/tasks/", id, NULL);
+  const char *headers[] = { "If-None-Match", "*", "Idempotency-Key", key, NULL };
+  g_autoptr(TestResponse) put = test_request (f->session, f->server, "PUT", path, f->alice,
+                                              "{\"title\":\"Shared key\"}", headers);
+  g_autoptr(TestResponse) pushed = NULL;
+  JsonObject *result;
+
+  g_assert_cmpuint (put->status, ==, 201);
+  /* The same UUID as an op id: an op of its own, not the PUT's answer. */
+  result = push_one (f, f->alice, "dev-a", op_json (key, "create", id, 0, "{\"title\":\"Shared key\"}",
+                                                    NULL), &pushed);
+  g_assert_cmpint (json_object_get_int_member (result, "status"), ==, 200);
+  g_assert_cmpint (json_object_get_int_member (result_task (result), "rev"), ==, 1);
+}
+
+static void
+test_unchanged_list_put_writes_nothing (Fixture       *f,
+                                        gconstpointer  data)
+{
+  g_autofree char *id = g_uuid_string_random ();
+  g_autofree char *path = g_strconcat ("/v1/lists/", id, NULL);
+  g_autofree char *k1 = g_uuid_string_random ();
+  g_autofree char *k2 = g_uuid_string_random ();
+  g_autoptr(TestResponse) created = test_request (f->session, f->server, "PUT", path, f->alice,
+                                                  "{\"name\":\"Same\"}",
+                                                  (const char *[]) { "If-None-Match", "*",
+                                                                     "Idempotency-Key", k1, NULL });
+  g_autoptr(TestResponse) again = test_request (f->session, f->server, "PATCH", path, f->alice,
+                                                "{\"name\":\"Same\"}",
+                                                (const char *[]) { "If-Match", "\"1\"",
+                                                                   "Idempotency-Key", k2, NULL });
+
+  g_assert_cmpuint (created->status, ==, 201);
+  g_assert_cmpuint (again->status, ==, 200);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (again->json), "rev"), ==, 1);
+}
+
+static void
+test_full_read_after_purge_is_not_stale (Fixture       *f,
+                                         gconstpointer  data)
+{
+  g_autofree char *keep = create_task (f, f->alice, "Kept");
+  g_autofree char *gone = create_task (f, f->alice, "Purged");
+  g_autoptr(TestResponse) r = NULL;
+  g_autofree char *cursor = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GPtrArray) feed = NULL;
+  g_autoptr(TestResponse) next = NULL;
+  gint64 start = g_get_monotonic_time ();
+  JsonObject *deleted;
+
+  deleted = push_one (f, f->alice, "dev-a", op_json (NULL, "delete", gone, 1, NULL, NULL), &r);
+  g_assert_cmpint (json_object_get_int_member (deleted, "status"), ==, 200);
+
+  /* Wait until the purge removed the tombstone (the newest record). */
+  do
+    {
+      g_clear_pointer (&feed, g_ptr_array_unref);
+      g_clear_pointer (&cursor, g_free);
+      g_usleep (100 * 1000);
+      feed = read_feed (f, f->alice, 500, &cursor);
+    }
+  while (feed->len > 1 && g_get_monotonic_time () - start < 10 * G_USEC_PER_SEC);
+  g_assert_cmpuint (feed->len, ==, 1);
+
+  /* A client that just read everything is not told to read it all again. */
+  path = g_strdup_printf ("/v1/sync/changes?since=%s", cursor);
+  next = test_request (f->session, f->server, "GET", path, f->alice, NULL, NULL);
+  g_assert_cmpuint (next->status, ==, 200);
+}
+
 /* The server is killed while a client pushes; every op that was answered
  * 2xx must be there exactly once after a restart, and retrying the rest
  * applies each once. */
@@ -1103,6 +1202,11 @@ main (int    argc,
   ADD ("/protocol/concurrent-same-op", test_concurrent_same_op);
   ADD ("/protocol/hostile-ops", test_hostile_ops);
   ADD ("/protocol/lists", test_lists);
+  ADD ("/protocol/control-character-device-refused", test_control_character_device_refused);
+  ADD ("/protocol/keys-of-put-and-push-apart", test_keys_of_put_and_push_apart);
+  ADD ("/protocol/unchanged-list-put-writes-nothing", test_unchanged_list_put_writes_nothing);
+  g_test_add ("/protocol/full-read-after-purge-is-not-stale", Fixture, purging, fixture_setup,
+              test_full_read_after_purge_is_not_stale, fixture_teardown);
   ADD ("/protocol/kill-during-push", test_kill_during_push);
 
   return g_test_run ();

@@ -824,7 +824,8 @@ apply_list_op (TandemService      *self,
         if (n_tasks > 0)
           {
             g_autofree char *message = g_strdup_printf ("The list still has %" G_GINT64_FORMAT
-                                                        " tasks; move them first", n_tasks);
+                                                        " %s; move them first", n_tasks,
+                                                        n_tasks == 1 ? "task" : "tasks");
             return result_invalid (op->op_id, message);
           }
         list->deleted = TRUE;
@@ -954,6 +955,20 @@ string_member (JsonObject *object,
   return json_node_get_string (node);
 }
 
+/* The device id ends up in comments and history, which are read back
+ * through the codec: the same rule as there. */
+static gboolean
+valid_device_id (const char *device_id)
+{
+  if (device_id == NULL || *device_id == '\0' || strlen (device_id) > 100 ||
+      !g_utf8_validate (device_id, -1, NULL))
+    return FALSE;
+  for (const char *p = device_id; *p; p = g_utf8_next_char (p))
+    if (!g_unichar_isprint (g_utf8_get_char (p)))
+      return FALSE;
+  return TRUE;
+}
+
 void
 tandem_service_push (TandemService      *self,
                      gint64              user_id,
@@ -981,10 +996,10 @@ tandem_service_push (TandemService      *self,
     }
   object = json_node_get_object (body);
   device_id = string_member (object, "device_id");
-  if (device_id == NULL || *device_id == '\0' || strlen (device_id) > 100)
+  if (!valid_device_id (device_id))
     {
       tandem_service_reply_problem (reply, 400, "invalid-request",
-                                    "device_id: must be a non-empty string of at most 100 bytes");
+                                    "device_id: must be 1 to 100 bytes of printable UTF-8");
       return;
     }
   if (!json_object_has_member (object, "ops") ||
@@ -1083,10 +1098,16 @@ failed:
 
 /* Changes */
 
+/* A cursor carries the feed position and the purge horizon when it was
+ * given out. It is stale only if tombstones past its position were purged
+ * after that: a client reading the feed from the beginning may hold a
+ * position below the horizon and still have missed nothing. */
 static char *
-encode_cursor (gint64 seq)
+encode_cursor (gint64 seq,
+               gint64 horizon)
 {
-  g_autofree char *text = g_strdup_printf ("tandem-feed:1:%" G_GINT64_FORMAT, seq);
+  g_autofree char *text = g_strdup_printf ("tandem-feed:2:%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT,
+                                           seq, horizon);
   char *cursor = g_base64_encode ((const guchar *) text, strlen (text));
 
   g_strdelimit (cursor, "+", '-');
@@ -1096,27 +1117,34 @@ encode_cursor (gint64 seq)
 
 static gboolean
 decode_cursor (const char *cursor,
-               gint64     *seq)
+               gint64     *seq,
+               gint64     *horizon)
 {
   g_autofree char *copy = NULL;
   g_autofree guchar *decoded = NULL;
   g_autofree char *text = NULL;
+  g_auto(GStrv) parts = NULL;
   gsize len = 0;
-  guint64 value;
+  guint64 values[2];
 
-  if (strlen (cursor) > 64 || strspn (cursor, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                              "0123456789-_=") != strlen (cursor))
+  if (*cursor == '\0' || strlen (cursor) > 96 ||
+      strspn (cursor, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=") !=
+        strlen (cursor))
     return FALSE;
   copy = g_strdup (cursor);
   g_strdelimit (copy, "-", '+');
   g_strdelimit (copy, "_", '/');
   decoded = g_base64_decode (copy, &len);
   text = g_strndup ((const char *) decoded, len);
-  if (!g_str_has_prefix (text, "tandem-feed:1:") ||
-      !g_ascii_string_to_unsigned (text + strlen ("tandem-feed:1:"), 10, 0, G_MAXINT64, &value,
-                                   NULL))
+  parts = g_strsplit (text, ":", -1);
+  if (g_strv_length (parts) != 4 || g_strcmp0 (parts[0], "tandem-feed") != 0 ||
+      g_strcmp0 (parts[1], "2") != 0)
     return FALSE;
-  *seq = (gint64) value;
+  for (guint i = 0; i < 2; i++)
+    if (!g_ascii_string_to_unsigned (parts[2 + i], 10, 0, G_MAXINT64, &values[i], NULL))
+      return FALSE;
+  *seq = (gint64) values[0];
+  *horizon = (gint64) values[1];
   return TRUE;
 }
 
@@ -1130,7 +1158,7 @@ tandem_service_changes (TandemService      *self,
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) records = NULL;
   g_autoptr(TandemChangesPage) page = NULL;
-  gint64 since_seq = 0, purged_seq = 0, last_seq = 0;
+  gint64 since_seq = 0, since_horizon = 0, purged_seq = 0, last_seq = 0;
   guint64 max = 500;
 
   g_return_if_fail (TANDEM_IS_SERVICE (self));
@@ -1143,7 +1171,7 @@ tandem_service_changes (TandemService      *self,
                             TANDEM_PUSH_MAX_OPS, limit);
       return;
     }
-  if (since != NULL && !decode_cursor (since, &since_seq))
+  if (since != NULL && !decode_cursor (since, &since_seq, &since_horizon))
     {
       tandem_service_reply_problem (reply, 400, "invalid-cursor",
                                     "since is not a cursor this server gave out; "
@@ -1157,9 +1185,11 @@ tandem_service_changes (TandemService      *self,
       reply_storage_error (reply, error);
       return;
     }
-  /* Older than the purge horizon: deletes may have been missed. Newer than
-   * anything given out: the cursor belongs to another server. */
-  if (since != NULL && (since_seq < purged_seq || since_seq > last_seq))
+  /* Tombstones past the cursor were purged since it was given out: deletes
+   * may have been missed. Past anything given out: the cursor belongs to
+   * another server. */
+  if (since != NULL &&
+      ((purged_seq > since_horizon && since_seq < purged_seq) || since_seq > last_seq))
     {
       tandem_service_reply_problem (reply, 410, "cursor-expired",
                                     "The cursor is older than the server keeps deleted records, "
@@ -1183,7 +1213,13 @@ tandem_service_changes (TandemService      *self,
       g_ptr_array_add (page->changes, record_for_wire (record));
       since_seq = record->seq;
     }
-  page->cursor = encode_cursor (since_seq);
+  /* At the end of the feed the position is everything given out so far, so
+   * a feed whose newest records were purged does not hand out a position
+   * below the horizon. (One writer at a time: nothing at or below last_seq
+   * commits later.) */
+  if (!page->has_more)
+    since_seq = MAX (since_seq, last_seq);
+  page->cursor = encode_cursor (since_seq, purged_seq);
   reply_json (reply, 200, tandem_changes_page_to_json (page));
 }
 
@@ -1402,15 +1438,25 @@ run_conditional (TandemService      *self,
   g_autofree char *stored_hash = NULL;
   g_autofree char *stored = NULL;
   g_autofree char *outcome = NULL;
+  g_autofree char *stored_key = NULL;
   WriteContext ctx = { user_id, NULL, idempotency_key, NULL, now };
 
-  if (idempotency_key == NULL || *idempotency_key == '\0' || strlen (idempotency_key) > 200)
+  if (idempotency_key == NULL || *idempotency_key == '\0')
     {
       tandem_service_reply_problem (reply, 400, "idempotency-key-missing",
                                     "PUT and DELETE need an Idempotency-Key header (a UUID you "
                                     "make once per change and reuse when you retry it)");
       return;
     }
+  if (strlen (idempotency_key) > 200)
+    {
+      tandem_service_reply_problem (reply, 400, "idempotency-key-invalid",
+                                    "The Idempotency-Key is longer than 200 bytes; use a UUID");
+      return;
+    }
+  /* Keys of plain HTTP writes live apart from pushed op ids: the stored
+   * outcomes have different shapes, and a client may reuse a UUID. */
+  stored_key = g_strconcat ("http:", idempotency_key, NULL);
   g_free (op->op_id);
   op->op_id = g_strdup (idempotency_key);
   ctx.kind = op->kind == TANDEM_OP_DELETE ? "delete" : "put";
@@ -1421,7 +1467,7 @@ run_conditional (TandemService      *self,
       reply_storage_error (reply, error);
       return;
     }
-  if (tandem_server_storage_get_idempotency (self->storage, user_id, idempotency_key,
+  if (tandem_server_storage_get_idempotency (self->storage, user_id, stored_key,
                                              &stored_hash, &stored, &error))
     {
       tandem_server_storage_rollback (self->storage);
@@ -1445,7 +1491,7 @@ run_conditional (TandemService      *self,
   if (reply->status < 300 || reply->status == 412 || reply->status == 409)
     {
       outcome = stored_outcome (reply);
-      if (!tandem_server_storage_put_idempotency (self->storage, user_id, idempotency_key, hash,
+      if (!tandem_server_storage_put_idempotency (self->storage, user_id, stored_key, hash,
                                                   outcome, now, &error))
         goto failed;
     }
@@ -1564,6 +1610,7 @@ put_write (TandemService      *self,
   else
     {
       g_autoptr(TandemList) list = record ? record_list (record) : tandem_list_new ();
+      g_autoptr(TandemList) before_list = record ? record_list (record) : NULL;
       const char *name = json_object_get_string_member_with_default (op->patch, "name", NULL);
       const char *position = json_object_get_string_member_with_default (op->patch, "position",
                                                                           NULL);
@@ -1589,11 +1636,14 @@ put_write (TandemService      *self,
           g_free (list->position);
           list->position = g_strdup (position);
         }
-      if (!(stored = store_list (self, ctx, record, list, error)))
+      if (before_list != NULL && g_strcmp0 (before_list->name, list->name) == 0 &&
+          g_strcmp0 (before_list->position, list->position) == 0)
+        stored = g_steal_pointer (&record);
+      else if (!(stored = store_list (self, ctx, record, list, error)))
         return;
     }
 
-  reply_json (reply, record == NULL && pre->create ? 201 : 200, record_json (stored));
+  reply_json (reply, stored->rev == 1 && pre->create ? 201 : 200, record_json (stored));
   reply->etag_rev = stored->rev;
 }
 
@@ -1750,8 +1800,8 @@ delete_write (TandemService      *self,
       if (n_tasks > 0)
         {
           reply_problem_printf (reply, 422, "list-not-empty",
-                                "The list still has %" G_GINT64_FORMAT " tasks; move them first",
-                                n_tasks);
+                                "The list still has %" G_GINT64_FORMAT " %s; move them first",
+                                n_tasks, n_tasks == 1 ? "task" : "tasks");
           return;
         }
       list->deleted = TRUE;
