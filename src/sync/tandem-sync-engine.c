@@ -654,11 +654,12 @@ pull_done (GObject      *source,
     return;
 
   status = soup_message_get_status (message);
-  if (status == 410 && !attempt->full_resync)
+  if ((status == 410 || (status == 400 && attempt->cursor != NULL)) && !attempt->full_resync)
     {
-      /* The cursor is older than the server keeps tombstones (or from
-       * another server): read everything again. Pending ops and conflicts
-       * stay; records the server no longer has are forgotten at the end. */
+      /* The cursor is older than the server keeps tombstones, from another
+       * server, or one this server no longer reads (400): read everything
+       * again. Pending ops and conflicts stay; records the server no longer
+       * has are forgotten at the end. */
       attempt->full_resync = TRUE;
       g_clear_pointer (&attempt->cursor, g_free);
       attempt->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
