@@ -301,6 +301,13 @@ column_dup (sqlite3_stmt *stmt,
   return g_strdup ((const char *) sqlite3_column_text (stmt, index));
 }
 
+static gpointer
+column_dup_first (gpointer      self,
+                  sqlite3_stmt *stmt)
+{
+  return column_dup (stmt, 0);
+}
+
 typedef gpointer (*RowFunc) (TandemStore  *self,
                             sqlite3_stmt *stmt);
 
@@ -2169,6 +2176,51 @@ replay_op (TandemTask     *task,
     }
 }
 
+/* Comments are append-only, but one this device added and then gave up
+ * (its op dropped when the user took the other device's version) must go:
+ * keeps the server's comments and those still queued. */
+static gboolean
+prune_comments (TandemStore      *self,
+                const TandemTask *server,
+                GPtrArray        *ops,
+                GError          **error)
+{
+  g_autoptr(GHashTable) keep = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  sqlite3_stmt *stmt;
+  int rc;
+
+  for (guint i = 0; i < server->comments->len; i++)
+    g_hash_table_add (keep, ((TandemComment *) g_ptr_array_index (server->comments, i))->id);
+  for (guint i = 0; i < ops->len; i++)
+    {
+      const TandemOp *op = g_ptr_array_index (ops, i);
+
+      if (op->kind == TANDEM_OP_COMMENT_ADD)
+        g_hash_table_add (keep, (gpointer) json_object_get_string_member (op->patch, "comment_id"));
+    }
+
+  if (!(stmt = prepare (self, "SELECT id FROM comments WHERE task_id = ?", error)))
+    return FALSE;
+  bind_text (stmt, 1, server->id);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    if (!g_hash_table_contains (keep, sqlite3_column_text (stmt, 0)))
+      g_ptr_array_add (ids, column_dup (stmt, 0));
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    return set_db_error (self, rc, "read comments", error);
+
+  for (guint i = 0; i < ids->len; i++)
+    {
+      if (!(stmt = prepare (self, "DELETE FROM comments WHERE id = ?", error)))
+        return FALSE;
+      bind_text (stmt, 1, g_ptr_array_index (ids, i));
+      if (!step_done (self, stmt, "remove a comment", error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* Makes @server the base snapshot of its task and rebuilds the row from it
  * with the ops still in the outbox on top. */
 static gboolean
@@ -2186,9 +2238,17 @@ rebase_task (TandemStore      *self,
 
   row = tandem_task_copy (server);
   for (guint i = 0; i < ops->len; i++)
-    replay_op (row, g_ptr_array_index (ops, i));
+    {
+      const TandemOp *op = g_ptr_array_index (ops, i);
 
-  if (!write_task_row (self, row, error))
+      replay_op (row, op);
+      /* Deleted elsewhere while this device still edits it: it stays in
+       * sight until the user decides (DESIGN §5), not in the Trash. */
+      if (server->deleted && op->kind != TANDEM_OP_DELETE && op->kind != TANDEM_OP_CREATE)
+        row->deleted = FALSE;
+    }
+
+  if (!write_task_row (self, row, error) || !prune_comments (self, server, ops, error))
     return FALSE;
   for (guint i = 0; i < server->comments->len; i++)
     if (!insert_comment (self, server->id, g_ptr_array_index (server->comments, i), error))
@@ -2601,6 +2661,48 @@ queue_on_remote (TandemStore      *self,
   return rebase_task (self, remote, error);
 }
 
+/* Queues @task as new to the server: one create with every field and tag,
+ * then its comments; the server's old versions are forgotten. For a task
+ * the server no longer knows (its tombstone was purged) and for moving to
+ * another server. */
+static gboolean
+queue_create_of (TandemStore      *self,
+                 const TandemTask *task,
+                 GError          **error)
+{
+  g_autoptr(TandemOp) create = new_op (self, TANDEM_ENTITY_TASK, task->id, TANDEM_OP_CREATE, 0);
+  g_autoptr(TandemTask) row = tandem_task_copy (task);
+  sqlite3_stmt *stmt;
+
+  for (guint f = 0; f < TANDEM_N_FIELDS; f++)
+    if (tandem_field_is_patchable (f))
+      json_object_set_member (create->patch, tandem_field_name (f), tandem_task_get_field (task, f));
+  if (!delete_ops_of (self, task->id, FALSE, error) || !insert_op (self, create, error))
+    return FALSE;
+
+  for (guint i = 0; i < task->comments->len; i++)
+    {
+      const TandemComment *comment = g_ptr_array_index (task->comments, i);
+      g_autoptr(TandemOp) op = new_op (self, TANDEM_ENTITY_TASK, task->id, TANDEM_OP_COMMENT_ADD, 0);
+
+      json_object_set_string_member (op->patch, "comment_id", comment->id);
+      json_object_set_string_member (op->patch, "body", comment->body);
+      if (!insert_op (self, op, error))
+        return FALSE;
+    }
+
+  row->rev = 0;
+  row->deleted = FALSE;
+  g_clear_pointer (&row->updated_at, g_free);
+  if (!write_task_row (self, row, error))
+    return FALSE;
+  if (!(stmt = prepare (self, "UPDATE tasks SET base = NULL WHERE id = ?", error)))
+    return FALSE;
+  bind_text (stmt, 1, task->id);
+  return step_done (self, stmt, "forget the synced state", error) &&
+         refresh_sync_status (self, TANDEM_ENTITY_TASK, task->id, error);
+}
+
 static gboolean
 store_conflict (TandemStore        *self,
                 TandemConflictKind  kind,
@@ -2787,6 +2889,8 @@ apply_push_results (TandemStore *self,
               if (gone == NULL)
                 gone = tandem_task_copy (local);
               gone->deleted = TRUE;
+              /* Revision 0: the server knows no version of it any more. */
+              gone->rev = 0;
               if (!(ops = ops_of_entity (self, op->entity_id, error)) ||
                   !(base = edit_base (self, local, gone, ops, error)))
                 return FALSE;
@@ -2906,9 +3010,12 @@ apply_remote_task (TandemStore      *self,
     }
   g_clear_error (&local_error);
 
-  /* Already known: this device's own acknowledged write, or a page read
-   * twice. */
-  if (known != NULL && server->rev <= known->rev)
+  /* Not newer than the version this device has: its own acknowledged
+   * write, or a page read twice. Revisions alone do not order versions: a
+   * task whose tombstone was purged and that a device then created again
+   * starts over at revision 1, later by the server's clock. */
+  if (known != NULL && server->rev <= known->rev &&
+      g_strcmp0 (server->updated_at, known->updated_at) <= 0)
     return TRUE;
 
   row = load_task (self, server->id, &local_error);
@@ -2917,6 +3024,25 @@ apply_remote_task (TandemStore      *self,
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
+  /* A question still open is answered against the newest server version:
+   * resolving must not send back values the server has since replaced. */
+  {
+    g_autofree char *snapshot = snapshot_to_string (server);
+    sqlite3_stmt *stmt = prepare (self,
+                                  "UPDATE conflicts SET remote = ?, remote_rev = ? "
+                                  "WHERE entity_id = ? AND remote_rev < ?",
+                                  error);
+
+    if (stmt == NULL)
+      return FALSE;
+    bind_text (stmt, 1, snapshot);
+    sqlite3_bind_int64 (stmt, 2, server->rev);
+    bind_text (stmt, 3, server->id);
+    sqlite3_bind_int64 (stmt, 4, server->rev);
+    if (!step_done (self, stmt, "update a conflict", error))
+      return FALSE;
+  }
+
   /* A record this device never had that was deleted before it arrived has
    * nothing to show but the Trash; keep it there like any other. */
   return record_remote_history (self, known, server, error) && rebase_task (self, server, error);
@@ -3232,9 +3358,14 @@ resolve (TandemStore *self,
 
   if (conflict->kind == TANDEM_CONFLICT_EDIT_VS_DELETE)
     {
-      /* Restore with this device's edits. */
+      /* Restore with this device's edits; the server may no longer know
+       * the task at all (revision 0), then it is created again. */
       final = tandem_task_copy (conflict->local);
       final->deleted = FALSE;
+      if (remote->rev == 0)
+        return queue_create_of (self, final, error) &&
+               add_history (self, r->task_id, "resolve", self->device_id, NULL, NULL, NULL,
+                            "you restored the task with this device's changes", error);
       return queue_on_remote (self, remote, final, TANDEM_OP_RESTORE, error) &&
              add_history (self, r->task_id, "resolve", self->device_id, NULL, NULL, NULL,
                           "you restored the task with this device's changes", error);
@@ -3296,4 +3427,71 @@ tandem_store_get_sync_counts (TandemStore *self,
   if (rc != SQLITE_ROW)
     return set_db_error (self, rc, "read the outbox", error);
   return TRUE;
+}
+
+/* Moving to another server */
+
+static gboolean
+prepare_for_new_server (TandemStore *self,
+                        gpointer     data,
+                        GError     **error)
+{
+  g_autoptr(GPtrArray) tasks = NULL;
+  g_autoptr(GPtrArray) lists = NULL;
+  sqlite3_stmt *stmt;
+
+  /* Lists first, so that their tasks' list ids are known when they land. */
+  if (!(stmt = prepare (self, "SELECT " LIST_COLUMNS " FROM lists WHERE deleted = 0", error)) ||
+      !(lists = collect_rows (self, stmt, (RowFunc) list_from_row,
+                              (GDestroyNotify) tandem_list_free, "read lists", error)))
+    return FALSE;
+  for (guint i = 0; i < lists->len; i++)
+    {
+      TandemList *list = g_ptr_array_index (lists, i);
+      g_autoptr(TandemOp) op = new_op (self, TANDEM_ENTITY_LIST, list->id, TANDEM_OP_CREATE, 0);
+
+      json_object_set_string_member (op->patch, "name", list->name);
+      json_object_set_string_member (op->patch, "position", list->position);
+      list->rev = 0;
+      if (!delete_ops_of (self, list->id, FALSE, error) || !insert_op (self, op, error) ||
+          !write_list_row (self, list, error) ||
+          !refresh_sync_status (self, TANDEM_ENTITY_LIST, list->id, error))
+        return FALSE;
+    }
+
+  if (!exec (self, "DELETE FROM conflicts", "clear conflicts", error))
+    return FALSE;
+  if (!(stmt = prepare (self, "SELECT id FROM tasks WHERE deleted = 0", error)))
+    return FALSE;
+  {
+    g_autoptr(GPtrArray) ids = collect_rows (self, stmt, (RowFunc) column_dup_first, g_free,
+                                             "read tasks", error);
+
+    if (ids == NULL)
+      return FALSE;
+    for (guint i = 0; i < ids->len; i++)
+      {
+        g_autoptr(TandemTask) task = load_task (self, g_ptr_array_index (ids, i), error);
+
+        if (task == NULL || !queue_create_of (self, task, error))
+          return FALSE;
+      }
+  }
+
+  /* The Trash stays on this device; the new server never had it. */
+  return exec (self,
+               "UPDATE tasks SET rev = 0, base = NULL WHERE deleted = 1;"
+               "DELETE FROM outbox WHERE entity_id IN (SELECT id FROM tasks WHERE deleted = 1);"
+               "DELETE FROM settings WHERE key = 'cursor';",
+               "prepare for the new server", error) &&
+         reset_syncing (self, NULL, error);
+}
+
+gboolean
+tandem_store_prepare_for_new_server (TandemStore *self,
+                                     GError     **error)
+{
+  g_return_val_if_fail (TANDEM_IS_STORE (self), FALSE);
+
+  return in_transaction (self, prepare_for_new_server, NULL, error);
 }

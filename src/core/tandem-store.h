@@ -240,6 +240,12 @@ gboolean     tandem_store_resolve_conflict  (TandemStore       *self,
                                              GHashTable        *values,
                                              GError           **error);
 
+/* The account now points at another server: every live task and list is
+ * queued as new (with its comments), conflicts and the cursor are dropped,
+ * the Trash stays on this device. Nothing local is lost. */
+gboolean     tandem_store_prepare_for_new_server (TandemStore  *self,
+                                                  GError      **error);
+
 gboolean     tandem_store_get_sync_counts   (TandemStore       *self,
                                              guint             *n_pending,
                                              guint             *n_parked,

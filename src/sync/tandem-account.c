@@ -93,6 +93,16 @@ tandem_account_save (TandemStore        *store,
                  keyring_error->message);
     }
 
+  /* Another server knows nothing of this device's records: send them all
+   * there as new, keeping everything here. */
+  {
+    g_autofree char *previous = tandem_store_get_setting (store, "server_url");
+
+    if (previous != NULL && *previous != '\0' && g_strcmp0 (previous, clean_url) != 0 &&
+        !tandem_store_prepare_for_new_server (store, error))
+      return FALSE;
+  }
+
   if (!tandem_store_set_setting (store, "server_url", clean_url, error) ||
       !tandem_store_set_setting (store, "token_storage",
                                  where == TANDEM_TOKEN_IN_KEYRING ? "keyring" : "database", error) ||
