@@ -2399,6 +2399,67 @@ test_exit_statuses (Fixture       *f,
   g_assert_cmpint (int_member (status, "pending"), ==, 0);
 }
 
+/* Pointing a device at another server keeps everything it has and sends it
+ * there: nothing is forgotten when the new server answers 410 and the
+ * device reads its (empty) feed. */
+static void
+test_move_to_another_server (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autofree char *t1 = NULL;
+  g_autofree char *t2 = NULL;
+  g_autofree char *old_token = NULL;
+  g_autoptr(TestServer) other = test_server_start (NULL, NULL);
+  g_autofree char *other_token = test_server_token (other, "me");
+  g_autoptr(JsonNode) before = NULL;
+  g_autoptr(JsonNode) after = NULL;
+  g_autoptr(GPtrArray) feed = NULL;
+  g_autoptr(JsonNode) task = NULL;
+  TestServer *first;
+
+  connect_device (f, A, f->server->url, NULL);
+  t1 = OK (f, A, "add", "Moves along", "--tag", "travel");
+  t2 = OK (f, A, "add", "Also moves");
+  DO (f, A, "comment", t1, "with its comment");
+  sync_expect (f, A, 0);
+  DO (f, A, "delete", t2);
+  sync_expect (f, A, 0);
+  before = JSON (f, A, "list", "--all", "--json");
+
+  connect_device (f, A, other->url, other_token);
+  after = JSON (f, A, "list", "--all", "--json");
+  g_assert_cmpuint (array_length (after), ==, array_length (before));
+  sync_expect (f, A, 0);
+  g_clear_pointer (&after, json_node_unref);
+  after = JSON (f, A, "list", "--all", "--json");
+  g_assert_cmpuint (array_length (after), ==, 2);
+
+  /* The new server has the live task with its tag and comment; the Trash
+   * stayed on the device. */
+  first = f->server;
+  old_token = f->token;
+  f->server = other;
+  f->token = other_token;
+  feed = server_feed (f);
+  f->server = first;
+  f->token = old_token;
+  old_token = NULL;
+  g_assert_cmpuint (feed->len, ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (g_ptr_array_index (feed, 0)),
+                                                  "id"), ==, t1);
+  task = show (f, A, t1);
+  g_assert_cmpstr (str_member (task, "sync_status"), ==, "synced");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (json_node_get_object (task),
+                                                                         "comments")), ==, 1);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (
+                      json_node_get_object (g_ptr_array_index (feed, 0)), "comments")), ==, 1);
+  {
+    g_autofree char *tags = tags_of (task);
+
+    g_assert_cmpstr (tags, ==, "travel");
+  }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -2424,6 +2485,7 @@ main (int    argc,
   g_test_add (name, Fixture, tc, fixture_setup, func, fixture_teardown)
 
   ADD ("/sync/different-fields/a-first", &a_first, test_different_fields);
+  ADD ("/sync/account/move-to-another-server", &a_first, test_move_to_another_server);
   ADD ("/sync/different-fields/b-first", &b_first, test_different_fields);
   ADD ("/sync/same-title/a-first/take-local", &titles[0], test_same_title);
   ADD ("/sync/same-title/b-first/write-merged", &titles[1], test_same_title);
