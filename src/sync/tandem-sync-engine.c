@@ -977,9 +977,24 @@ background_done (GObject      *source,
   g_object_unref (self);
 }
 
+static gboolean
+auth_paused (TandemSyncEngine *self)
+{
+  g_autofree char *paused = tandem_store_get_setting (self->store, "auth_paused");
+
+  return paused != NULL && *paused != '\0';
+}
+
 static void
 start_background_attempt (TandemSyncEngine *self)
 {
+  /* The server refused the token: trying again on every edit or timer
+   * would only be refused again. A new token (or Sync now) resumes. */
+  if (auth_paused (self))
+    {
+      set_state (self, TANDEM_SYNC_STATE_PAUSED_AUTH);
+      return;
+    }
   if (self->running != NULL)
     {
       self->sync_again = TRUE;
@@ -1116,10 +1131,11 @@ tandem_sync_engine_sync_now (TandemSyncEngine *self)
 {
   g_return_if_fail (TANDEM_IS_SYNC_ENGINE (self));
 
-  /* The user asked: skip whatever backoff is left. */
+  /* The user asked: skip whatever backoff or pause is left. */
   self->attempts = 0;
   g_clear_handle_id (&self->retry_id, g_source_remove);
   set_backoff_until (self, 0);
+  tandem_store_set_setting (self->store, "auth_paused", "", NULL);
   start_background_attempt (self);
 }
 

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "server-fixture.h"
+
+G_BEGIN_DECLS
+
+/* tandem-fault-proxy (from $TANDEM_FAULT_PROXY) in front of a test server. */
+typedef struct
+{
+  GSubprocess *process;
+  char        *url;
+  SoupSession *session;
+} TestProxy;
+
+TestProxy *test_proxy_start  (const char *upstream_url);
+void       test_proxy_free   (TestProxy  *proxy);
+/* POST /__fault with @fault (JSON); {"reset":true} clears them. */
+void       test_proxy_inject (TestProxy  *proxy,
+                              const char *fault);
+/* A counter of GET /__fault/stats: @key of the object @group
+ * ("forwarded_by_route", "injected_by_status"), or of the top level
+ * ("forwarded", "injected") when @group is NULL. */
+gint64     test_proxy_count  (TestProxy  *proxy,
+                              const char *group,
+                              const char *key);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestProxy, test_proxy_free)
+
+G_END_DECLS
