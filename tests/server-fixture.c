@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <string.h>
@@ -15,6 +16,66 @@ server_binary (void)
 
   g_assert_nonnull (path);
   return path;
+}
+
+/* PostgreSQL: each server gets a database of its own on the cluster named
+ * by $TANDEM_TEST_DATABASE, so tests stay independent as with data dirs. */
+
+static void
+run_admin_sql (const char *sql)
+{
+  PGconn *conn = PQconnectdb (g_getenv ("TANDEM_TEST_DATABASE"));
+  PGresult *result;
+
+  if (PQstatus (conn) != CONNECTION_OK)
+    g_error ("cannot connect to $TANDEM_TEST_DATABASE: %s", PQerrorMessage (conn));
+  result = PQexec (conn, sql);
+  if (PQresultStatus (result) != PGRES_COMMAND_OK)
+    g_error ("%s: %s", sql, PQerrorMessage (conn));
+  PQclear (result);
+  PQfinish (conn);
+}
+
+/* Where the database name of a postgresql:// @url starts (after the
+ * slash) and ends (at the query or the end). */
+static void
+find_database_name (const char  *url,
+                    const char **start,
+                    const char **end)
+{
+  const char *authority = strstr (url, "://");
+
+  g_assert_nonnull (authority);
+  authority += 3;
+  *end = authority + strcspn (authority, "?");
+  *start = memchr (authority, '/', *end - authority);
+  *start = *start != NULL ? *start + 1 : *end;
+}
+
+static char *
+create_database (void)
+{
+  const char *base = g_getenv ("TANDEM_TEST_DATABASE");
+  g_autofree char *name = g_strdup_printf ("tandem_test_%08x%08x", g_random_int (), g_random_int ());
+  g_autofree char *sql = g_strdup_printf ("CREATE DATABASE %s ENCODING 'UTF8'", name);
+  const char *start, *end;
+
+  run_admin_sql (sql);
+  find_database_name (base, &start, &end);
+  /* "postgresql://host:port" has no slash before the name: add one. */
+  return g_strdup_printf ("%.*s%s%s%s", (int) (start - base), base,
+                          start == end && start[-1] != '/' ? "/" : "", name, end);
+}
+
+static void
+drop_database (const char *url)
+{
+  const char *start, *end;
+  g_autofree char *sql = NULL;
+
+  find_database_name (url, &start, &end);
+  sql = g_strdup_printf ("DROP DATABASE IF EXISTS %.*s WITH (FORCE)", (int) (end - start), start);
+  run_admin_sql (sql);
 }
 
 static gpointer
@@ -58,8 +119,8 @@ launch (TestServer *server)
 
   g_ptr_array_add (argv, (char *) server_binary ());
   g_ptr_array_add (argv, "serve");
-  g_ptr_array_add (argv, "--data");
-  g_ptr_array_add (argv, server->data_dir);
+  g_ptr_array_add (argv, server->database ? "--database" : "--data");
+  g_ptr_array_add (argv, server->database ? server->database : server->data_dir);
   g_ptr_array_add (argv, "--listen");
   g_ptr_array_add (argv, "127.0.0.1:0");
   for (guint i = 0; i < server->extra_args->len; i++)
@@ -98,6 +159,8 @@ test_server_start (const char        *data_dir,
 
   server->data_dir = data_dir ? g_strdup (data_dir) : g_dir_make_tmp ("tandem-server-XXXXXX", NULL);
   g_assert_nonnull (server->data_dir);
+  if (g_getenv ("TANDEM_TEST_DATABASE") != NULL && *g_getenv ("TANDEM_TEST_DATABASE") != '\0')
+    server->database = create_database ();
   server->log = g_string_new (NULL);
   server->extra_args = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; extra_args != NULL && extra_args[i] != NULL; i++)
@@ -164,7 +227,10 @@ test_server_free (TestServer *server)
       reap (server);
     }
   remove_tree (server->data_dir);
+  if (server->database != NULL)
+    drop_database (server->database);
   g_free (server->data_dir);
+  g_free (server->database);
   g_free (server->url);
   g_string_free (server->log, TRUE);
   g_ptr_array_unref (server->extra_args);
@@ -181,8 +247,10 @@ test_server_token (TestServer *server,
   g_autofree char *err = NULL;
 
   process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                              &error, server_binary (), "token", "create", "--data",
-                              server->data_dir, "--user", user, NULL);
+                              &error, server_binary (), "token", "create",
+                              server->database ? "--database" : "--data",
+                              server->database ? server->database : server->data_dir,
+                              "--user", user, NULL);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8 (process, NULL, NULL, &out, &err, &error);
   g_assert_no_error (error);

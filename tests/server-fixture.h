@@ -12,6 +12,7 @@ G_BEGIN_DECLS
 typedef struct
 {
   char        *data_dir;
+  char        *database;   /* postgresql:// URL the server uses, or NULL: SQLite in data_dir */
   char        *url;        /* http://127.0.0.1:PORT */
   GSubprocess *process;
   GString     *log;        /* what the server wrote on stderr */
@@ -20,7 +21,10 @@ typedef struct
 } TestServer;
 
 /* Starts a server on a fresh data dir (or @data_dir) with @extra_args
- * (NULL-terminated, may be NULL) and waits for its "listening on" line. */
+ * (NULL-terminated, may be NULL) and waits for its "listening on" line.
+ * With $TANDEM_TEST_DATABASE (a postgresql:// URL, see tests/pg-cluster)
+ * the server keeps its data in a new database on that cluster instead,
+ * dropped by test_server_free(); data_dir is still made, as scratch. */
 TestServer *test_server_start   (const char         *data_dir,
                                  const char *const  *extra_args);
 /* Restarts on the same data dir and arguments (the port may change). */

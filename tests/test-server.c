@@ -366,7 +366,9 @@ test_auth (Fixture       *f,
 
   /* Revoking takes effect at once, on the running server, for that token only. */
   revoke = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, &error,
-                             server_binary (), "token", "revoke", "--data", f->server->data_dir,
+                             server_binary (), "token", "revoke",
+                             f->server->database ? "--database" : "--data",
+                             f->server->database ? f->server->database : f->server->data_dir,
                              "--token", f->token, NULL);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8 (revoke, NULL, NULL, &revoke_out, NULL, &error);

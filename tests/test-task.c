@@ -91,8 +91,10 @@ assert_valid (gboolean (*validate) (const char *, GError **),
               const char *value)
 {
   g_autoptr(GError) error = NULL;
+  g_autofree char *escaped = g_strescape (value, NULL);
 
-  g_test_message ("valid: “%s”", value);
+  /* Escaped, so that a value with line breaks stays one TAP comment line. */
+  g_test_message ("valid: “%.60s”", escaped);
   g_assert_true (validate (value, &error));
   g_assert_no_error (error);
 }
@@ -105,7 +107,7 @@ assert_invalid (gboolean (*validate) (const char *, GError **),
   g_autoptr(GError) error = NULL;
   g_autofree char *escaped = value ? g_strescape (value, NULL) : g_strdup ("(null)");
 
-  g_test_message ("invalid: “%s”", escaped);
+  g_test_message ("invalid: “%.60s”", escaped);
   g_assert_false (validate (value, &error));
   g_assert_error (error, TANDEM_VALIDATION_ERROR, TANDEM_VALIDATION_ERROR_INVALID);
   if (strstr (error->message, needle) == NULL)

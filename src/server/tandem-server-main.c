@@ -17,7 +17,7 @@
 enum
 {
   EXIT_OK = 0,
-  EXIT_RUNTIME = 1,     /* the data directory, the certificate or the port could not be used */
+  EXIT_RUNTIME = 1,     /* the data directory, the database, the certificate or the port could not be used */
   EXIT_USAGE = 2,       /* bad command line: nothing was done */
 };
 
@@ -29,11 +29,18 @@ static const char top_level_help[] =
   "  tandem-server serve --data DIR --listen HOST:PORT [--retention-days N]\n"
   "                      [--rate-limit REQUESTS_PER_MINUTE] [--max-body BYTES]\n"
   "                      [--tls-cert FILE --tls-key FILE] [--purge-interval SECONDS]\n"
+  "  tandem-server serve --database URL --listen HOST:PORT [the same options]\n"
   "  tandem-server token create --data DIR --user NAME\n"
   "  tandem-server token revoke --data DIR --token TOKEN\n"
+  "  tandem-server migrate --database URL\n"
   "\n"
   "The Tandem sync server. “serve” prints “listening on URL” on stdout once\n"
   "it accepts requests; logs go to stderr. With port 0 it picks a free port.\n"
+  "\n"
+  "Every command takes --data DIR (SQLite in DIR) or --database URL\n"
+  "(PostgreSQL, postgresql://USER@HOST:PORT/DB; several servers may share\n"
+  "one). Opening a database creates or upgrades its schema; “migrate” does\n"
+  "only that.\n"
   "\n"
   "Run “tandem-server COMMAND --help” for the options of a command.\n"
   "\n"
@@ -195,13 +202,51 @@ parse_listen (const char  *value,
   return TRUE;
 }
 
+/* Exactly one of --data DIR and --database URL; FALSE with a usage message. */
+static gboolean
+check_storage_options (const char *command,
+                       const char *data_dir,
+                       const char *database)
+{
+  if (data_dir != NULL && database != NULL)
+    {
+      usage_error ("%s: give --data DIR or --database URL, not both", command);
+      return FALSE;
+    }
+  if (data_dir == NULL && database == NULL)
+    {
+      usage_error ("%s: --data DIR or --database URL is required", command);
+      return FALSE;
+    }
+  /* Not echoed: the URL may hold a password. */
+  if (database != NULL && !g_str_has_prefix (database, "postgresql://") &&
+      !g_str_has_prefix (database, "postgres://"))
+    {
+      usage_error ("%s: --database takes a postgresql:// URL", command);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static TandemService *
 open_service (const char *data_dir,
+              const char *database,
               guint       retention_days,
               int        *status)
 {
   g_autoptr(TandemServerStorage) storage = NULL;
   g_autoptr(GError) error = NULL;
+
+  if (database != NULL)
+    {
+      storage = tandem_pg_storage_open (database, &error);
+      if (storage == NULL)
+        {
+          *status = runtime_error ("cannot open the database: %s", error->message);
+          return NULL;
+        }
+      return tandem_service_new (storage, retention_days);
+    }
 
   storage = tandem_sqlite_storage_open (data_dir, &error);
   if (storage == NULL)
@@ -262,6 +307,7 @@ serve (int    argc,
        char **argv)
 {
   g_autofree char *data_dir = NULL;
+  g_autofree char *database = NULL;
   g_autofree char *listen = NULL;
   g_autofree char *retention_text = NULL;
   g_autofree char *rate_limit_text = NULL;
@@ -271,6 +317,8 @@ serve (int    argc,
   g_autofree char *purge_interval_text = NULL;
   GOptionEntry entries[] = {
     { "data", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "Keep the database in DIR", "DIR" },
+    { "database", 0, 0, G_OPTION_ARG_STRING, &database,
+      "Keep the data in PostgreSQL (postgresql://USER@HOST:PORT/DB)", "URL" },
     { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Listen on HOST:PORT (port 0: any free port)", "HOST:PORT" },
     { "retention-days", 0, 0, G_OPTION_ARG_STRING, &retention_text,
       "Keep tombstones and idempotency keys N days (default 30; 0: purge at once)", "N" },
@@ -304,8 +352,8 @@ serve (int    argc,
   if (!parse_options ("serve", entries, argc, argv))
     return EXIT_USAGE;
 
-  if (data_dir == NULL)
-    return usage_error ("serve: --data DIR is required");
+  if (!check_storage_options ("serve", data_dir, database))
+    return EXIT_USAGE;
   if (listen == NULL)
     return usage_error ("serve: --listen HOST:PORT is required");
   if (!parse_listen (listen, &host, &port) ||
@@ -325,7 +373,7 @@ serve (int    argc,
                               tls_cert, tls_key, error->message);
     }
 
-  service = open_service (data_dir, retention_days, &status);
+  service = open_service (data_dir, database, retention_days, &status);
   if (service == NULL)
     return status;
 
@@ -365,9 +413,11 @@ token_create (int    argc,
               char **argv)
 {
   g_autofree char *data_dir = NULL;
+  g_autofree char *database = NULL;
   g_autofree char *user = NULL;
   GOptionEntry entries[] = {
     { "data", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "The server's data directory", "DIR" },
+    { "database", 0, 0, G_OPTION_ARG_STRING, &database, "The server's PostgreSQL database", "URL" },
     { "user", 0, 0, G_OPTION_ARG_STRING, &user, "The user the token signs in as (created if new)", "NAME" },
     { NULL }
   };
@@ -378,12 +428,12 @@ token_create (int    argc,
 
   if (!parse_options ("token create", entries, argc, argv))
     return EXIT_USAGE;
-  if (data_dir == NULL)
-    return usage_error ("token create: --data DIR is required");
+  if (!check_storage_options ("token create", data_dir, database))
+    return EXIT_USAGE;
   if (user == NULL || *user == '\0')
     return usage_error ("token create: --user NAME is required");
 
-  service = open_service (data_dir, DEFAULT_RETENTION_DAYS, &status);
+  service = open_service (data_dir, database, DEFAULT_RETENTION_DAYS, &status);
   if (service == NULL)
     return status;
 
@@ -401,9 +451,11 @@ token_revoke (int    argc,
               char **argv)
 {
   g_autofree char *data_dir = NULL;
+  g_autofree char *database = NULL;
   g_autofree char *token = NULL;
   GOptionEntry entries[] = {
     { "data", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "The server's data directory", "DIR" },
+    { "database", 0, 0, G_OPTION_ARG_STRING, &database, "The server's PostgreSQL database", "URL" },
     { "token", 0, 0, G_OPTION_ARG_STRING, &token, "The token to revoke", "TOKEN" },
     { NULL }
   };
@@ -413,18 +465,48 @@ token_revoke (int    argc,
 
   if (!parse_options ("token revoke", entries, argc, argv))
     return EXIT_USAGE;
-  if (data_dir == NULL)
-    return usage_error ("token revoke: --data DIR is required");
+  if (!check_storage_options ("token revoke", data_dir, database))
+    return EXIT_USAGE;
   if (token == NULL || *token == '\0')
     return usage_error ("token revoke: --token TOKEN is required");
 
-  service = open_service (data_dir, DEFAULT_RETENTION_DAYS, &status);
+  service = open_service (data_dir, database, DEFAULT_RETENTION_DAYS, &status);
   if (service == NULL)
     return status;
 
   if (!tandem_service_revoke_token (service, token, &error))
     return runtime_error ("cannot revoke the token: %s", error->message);
 
+  return EXIT_OK;
+}
+
+/* migrate */
+
+static int
+migrate (int    argc,
+         char **argv)
+{
+  g_autofree char *data_dir = NULL;
+  g_autofree char *database = NULL;
+  GOptionEntry entries[] = {
+    { "database", 0, 0, G_OPTION_ARG_STRING, &database,
+      "The PostgreSQL database to create or upgrade (postgresql://USER@HOST:PORT/DB)", "URL" },
+    { "data", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "The data directory to create or upgrade", "DIR" },
+    { NULL }
+  };
+  g_autoptr(TandemService) service = NULL;
+  int status = EXIT_OK;
+
+  if (!parse_options ("migrate", entries, argc, argv))
+    return EXIT_USAGE;
+  if (!check_storage_options ("migrate", data_dir, database))
+    return EXIT_USAGE;
+
+  /* Opening brings the schema up to date (several processes may do it at
+   * once: they take turns); a deployment runs this before starting servers. */
+  service = open_service (data_dir, database, DEFAULT_RETENTION_DAYS, &status);
+  if (service == NULL)
+    return status;
   return EXIT_OK;
 }
 
@@ -460,6 +542,9 @@ main (int    argc,
 
   if (g_str_equal (command, "serve"))
     return serve (argc - 2, argv + 2);
+
+  if (g_str_equal (command, "migrate"))
+    return migrate (argc - 2, argv + 2);
 
   if (g_str_equal (command, "token"))
     {

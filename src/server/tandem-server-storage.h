@@ -160,5 +160,10 @@ gboolean tandem_server_storage_purge       (TandemServerStorage *self, const cha
  * (created 0700 if missing). */
 TandemServerStorage *tandem_sqlite_storage_open (const char *data_dir,
                                                  GError    **error);
+/* The PostgreSQL implementation, for several server processes on one
+ * database: @conninfo is a libpq URL (postgresql://USER@HOST:PORT/DB). It
+ * creates or upgrades the schema first (what `tandem-server migrate` does). */
+TandemServerStorage *tandem_pg_storage_open     (const char *conninfo,
+                                                 GError    **error);
 
 G_END_DECLS
