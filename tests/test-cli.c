@@ -481,6 +481,39 @@ test_bad_input (Fixture       *f,
     }
 }
 
+/* Bad input on a database that does not exist yet leaves no file behind;
+ * good input then creates it as usual. */
+static void
+test_bad_input_creates_nothing (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "fresh.db", NULL);
+  const char *const bad[][5] = {
+    { "add", "x", "--priority", "7" },
+    { "add", "x", "--due", "2026-02-30" },
+    { "show", "0b6f4c52-1f0e-4d7a-9a55-2f7c1e8b3d10", NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_auto(Run) run = { 0 };
+      g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+
+      run_argv (f, path, NULL, bad[i], &run);
+      g_assert_cmpint (run.status, ==, 2);
+      g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+      g_assert_false (g_file_test (wal, G_FILE_TEST_EXISTS));
+    }
+
+  {
+    g_auto(Run) run = { 0 };
+
+    run_argv (f, path, NULL, (const char *const[]) { "add", "Now it exists", NULL }, &run);
+    g_assert_cmpint (run.status, ==, 0);
+    g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
+  }
+}
+
 static void
 test_unusable_database (Fixture       *f,
                         gconstpointer  data)
@@ -534,6 +567,7 @@ main (int    argc,
   ADD ("/cli/outbox-and-history", test_outbox_and_history);
   ADD ("/cli/default-database-path", test_default_database_path);
   ADD ("/cli/bad-input", test_bad_input);
+  ADD ("/cli/bad-input-creates-nothing", test_bad_input_creates_nothing);
   ADD ("/cli/unusable-database", test_unusable_database);
   ADD ("/cli/help-and-version", test_help_and_version);
 

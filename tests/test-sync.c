@@ -1818,6 +1818,49 @@ test_server_errors_then_recovery (Fixture       *f,
   assert_converged (f, 2);
 }
 
+/* An open conflict does not stop retries: the server fails twice while a
+ * task waits for review, and sync still gets the other edit through before
+ * it reports the conflict. */
+static void
+test_server_errors_with_open_conflict (Fixture       *f,
+                                       gconstpointer  data)
+{
+  g_autofree char *shared = NULL;
+  g_autofree char *other = NULL;
+  g_autoptr(JsonNode) status = NULL;
+  g_autoptr(JsonNode) stats = NULL;
+
+  start_proxy (f);
+  connect_device (f, A, f->proxy_url, NULL);
+  connect_device (f, B, f->server->url, NULL);
+  shared = OK (f, A, "add", "Shared title");
+  other = OK (f, A, "add", "Other task");
+  sync_expect (f, A, 0);
+  sync_expect (f, B, 0);
+  DO (f, B, "edit", shared, "--title", "Title from B");
+  sync_expect (f, B, 0);
+  DO (f, A, "edit", shared, "--title", "Title from A");
+  sync_expect (f, A, 3);
+
+  DO (f, A, "edit", other, "--notes", "Written while the server was failing");
+  inject (f, "{\"status\":500,\"count\":2}");
+  sync_expect (f, A, 3);
+
+  stats = proxy_stats (f);
+  g_assert_cmpint (stats_in (stats, "injected_by_status", "500"), ==, 2);
+  status = JSON (f, A, "status", "--json");
+  g_assert_cmpint (int_member (status, "conflicts"), ==, 1);
+  sync_expect (f, B, 0);
+  {
+    g_autoptr(JsonNode) on_a = show (f, A, other);
+    g_autoptr(JsonNode) on_b = show (f, B, other);
+
+    g_assert_cmpstr (str_member (on_a, "sync_status"), ==, "synced");
+
+    g_assert_cmpstr (str_member (on_b, "notes"), ==, "Written while the server was failing");
+  }
+}
+
 /* A server that keeps failing and asks to come back much later: sync gives
  * up at once (exit 4, saying why) and keeps every change. */
 static void
@@ -2460,6 +2503,60 @@ test_move_to_another_server (Fixture       *f,
   }
 }
 
+/* The same server under another name (an alias, a new port forward) looks
+ * like a move: nothing waiting on the device may be lost by it. A delete
+ * not yet sent still lands, and an open conflict stays open for the user. */
+static void
+test_same_server_other_name (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autofree char *gone = NULL;
+  g_autofree char *both = NULL;
+  g_autofree char *alias = NULL;
+  g_autoptr(JsonNode) status = NULL;
+  g_autoptr(GPtrArray) feed = NULL;
+  gboolean deleted_seen = FALSE;
+
+  g_assert_true (g_str_has_prefix (f->server->url, "http://127.0.0.1:"));
+  alias = g_strconcat ("http://localhost:", f->server->url + strlen ("http://127.0.0.1:"), NULL);
+
+  connect_device (f, A, f->server->url, NULL);
+  connect_device (f, B, f->server->url, NULL);
+  gone = OK (f, A, "add", "Pay rent");
+  both = OK (f, A, "add", "Shared title");
+  sync_expect (f, A, 0);
+  sync_expect (f, B, 0);
+  DO (f, B, "edit", both, "--title", "Title from B");
+  sync_expect (f, B, 0);
+  DO (f, A, "edit", both, "--title", "Title from A");
+  sync_expect (f, A, 3);
+  DO (f, A, "delete", gone);
+
+  connect_device (f, A, alias, NULL);
+  status = JSON (f, A, "status", "--json");
+  g_assert_cmpint (int_member (status, "conflicts"), ==, 1);
+  sync_expect (f, A, 3);
+
+  feed = server_feed (f);
+  for (guint i = 0; i < feed->len; i++)
+    {
+      JsonObject *record = json_node_get_object (g_ptr_array_index (feed, i));
+
+      if (g_strcmp0 (json_object_get_string_member (record, "id"), gone) == 0)
+        deleted_seen = json_object_get_boolean_member (record, "deleted");
+    }
+  g_assert_true (deleted_seen);
+
+  DO (f, A, "resolve", both, "--take", "local");
+  sync_expect (f, A, 0);
+  sync_expect (f, B, 0);
+  {
+    g_autoptr(JsonNode) on_b = show (f, B, both);
+
+    g_assert_cmpstr (str_member (on_b, "title"), ==, "Title from A");
+  }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -2486,6 +2583,7 @@ main (int    argc,
 
   ADD ("/sync/different-fields/a-first", &a_first, test_different_fields);
   ADD ("/sync/account/move-to-another-server", &a_first, test_move_to_another_server);
+  ADD ("/sync/account/same-server-other-name", &a_first, test_same_server_other_name);
   ADD ("/sync/different-fields/b-first", &b_first, test_different_fields);
   ADD ("/sync/same-title/a-first/take-local", &titles[0], test_same_title);
   ADD ("/sync/same-title/b-first/write-merged", &titles[1], test_same_title);
@@ -2512,6 +2610,7 @@ main (int    argc,
   ADD ("/sync/batch/thousand-offline-ops", &a_first, test_thousand_offline_ops);
   ADD ("/sync/faults/500-then-recovery", &a_first, test_server_errors_then_recovery);
   ADD ("/sync/faults/still-failing", &a_first, test_server_still_failing);
+  ADD ("/sync/faults/500-with-open-conflict", &a_first, test_server_errors_with_open_conflict);
   ADD ("/sync/faults/429-retry-after", &a_first, test_rate_limited);
   ADD ("/sync/faults/429-retry-after-date", &a_first, test_rate_limited_until_date);
   ADD ("/sync/faults/413-split", &a_first, test_push_too_large_is_split);

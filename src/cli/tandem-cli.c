@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
@@ -849,6 +850,7 @@ cmd_status (Context *ctx,
   g_print ("conflicts    %u\n", n_conflicts);
   g_print ("parked       %u\n", n_parked);
   g_print ("last synced  %s\n", last_text ? last_text : "never");
+  g_print ("cursor       %s\n", cursor && *cursor ? cursor : "(none: the next sync reads the whole feed)");
   if (paused != NULL && *paused != '\0')
     g_print ("sync is paused: the server refused the token; sign in again\n");
   return EXIT_OK;
@@ -1067,6 +1069,20 @@ fail (const char *message,
   return status;
 }
 
+/* Removes a database this run created, with SQLite's side files. */
+static void
+remove_database (const char *path)
+{
+  static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *file = g_strconcat (path, suffixes[i], NULL);
+
+      g_unlink (file);
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1078,6 +1094,7 @@ main (int    argc,
   g_autofree char *db_path = NULL;
   const Command *command = NULL;
   Context ctx = { 0 };
+  gboolean existed;
   int status;
 
   setlocale (LC_ALL, "");
@@ -1137,6 +1154,7 @@ main (int    argc,
 
   if (db_path == NULL)
     db_path = tandem_store_default_path ();
+  existed = g_file_test (db_path, G_FILE_TEST_EXISTS);
   if (!(store = tandem_store_open (db_path, &error)))
     return fail (error->message, EXIT_FAILURE_OTHER);
 
@@ -1155,7 +1173,14 @@ main (int    argc,
                   error->code != TANDEM_STORE_ERROR_INVALID)
                    ? EXIT_FAILURE_OTHER
                    : EXIT_BAD_INPUT;
-      return fail (error->message, status);
     }
+  /* Bad input writes nothing, not even a new, empty database. */
+  if (status == EXIT_BAD_INPUT && !existed)
+    {
+      g_clear_object (&store);
+      remove_database (db_path);
+    }
+  if (error != NULL)
+    return fail (error->message, status);
   return status;
 }

@@ -2812,7 +2812,7 @@ apply_push_results (TandemStore *self,
                     GError     **error)
 {
   PushResults *p = data;
-  g_autoptr(GHashTable) handled = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) handled = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   for (guint i = 0; i < p->results->len; i++)
     {
@@ -2853,7 +2853,7 @@ apply_push_results (TandemStore *self,
         case 409:
           if (g_hash_table_contains (handled, op->entity_id))
             break;
-          g_hash_table_add (handled, op->entity_id);
+          g_hash_table_add (handled, g_strdup (op->entity_id));
           if (op->entity == TANDEM_ENTITY_TASK && result->current != NULL &&
               result->current->task != NULL)
             {
@@ -3459,9 +3459,13 @@ prepare_for_new_server (TandemStore *self,
         return FALSE;
     }
 
-  if (!exec (self, "DELETE FROM conflicts", "clear conflicts", error))
-    return FALSE;
-  if (!(stmt = prepare (self, "SELECT id FROM tasks WHERE deleted = 0", error)))
+  /* Open conflicts stay: they hold a choice only the user can make. Tasks
+   * in review keep their ops too (resolving them writes the op the server
+   * needs, and a server that never knew the task answers 404, which asks
+   * again as edit vs delete): nothing is decided behind the user's back. */
+  if (!(stmt = prepare (self,
+                        "SELECT id FROM tasks WHERE deleted = 0 "
+                        "AND id NOT IN (SELECT entity_id FROM conflicts)", error)))
     return FALSE;
   {
     g_autoptr(GPtrArray) ids = collect_rows (self, stmt, (RowFunc) column_dup_first, g_free,
@@ -3478,10 +3482,16 @@ prepare_for_new_server (TandemStore *self,
       }
   }
 
-  /* The Trash stays on this device; the new server never had it. */
+  /* The Trash stays on this device. A delete not yet acknowledged keeps its
+   * op and base: if the "new" server is the old one under another name the
+   * delete still lands, and a server that never had the task answers 404,
+   * which acknowledges a delete. The cursor goes: another server's sequence
+   * numbers mean nothing here, and a cursor that happens to be valid there
+   * would skip changes; pulling from the start is a rebase, never a loss. */
   return exec (self,
-               "UPDATE tasks SET rev = 0, base = NULL WHERE deleted = 1;"
-               "DELETE FROM outbox WHERE entity_id IN (SELECT id FROM tasks WHERE deleted = 1);"
+               "UPDATE tasks SET rev = 0, base = NULL WHERE deleted = 1 "
+               "AND id NOT IN (SELECT entity_id FROM outbox) "
+               "AND id NOT IN (SELECT entity_id FROM conflicts);"
                "DELETE FROM settings WHERE key = 'cursor';",
                "prepare for the new server", error) &&
          reset_syncing (self, NULL, error);

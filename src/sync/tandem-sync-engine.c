@@ -41,6 +41,11 @@ struct _TandemSyncEngine
   guint            retry_id;
   guint            attempts;      /* failed attempts in a row */
   guint            retry_after;   /* seconds the server asked for last time, 0 if none */
+  /* Why the last attempt stopped (DONE when it ran through). The outcome
+   * callers get says conflicts first, as that is what the user must act
+   * on; retrying and the engine's state go by this instead, so an open
+   * conflict never hides a server that is down or a token that was refused. */
+  TandemSyncOutcome last_failure;
   gulong           network_handler;
   gboolean         sync_again;
   guint            batch_size;
@@ -328,6 +333,7 @@ finish_attempt (GTask *task)
       return;
     }
 
+  self->last_failure = attempt->failed ? attempt->failure : TANDEM_SYNC_OUTCOME_DONE;
   if (attempt->failed)
     outcome = attempt->failure;
   else if (n_conflicts > 0)
@@ -748,7 +754,7 @@ attempt_completed (GObject      *source,
   self->waiting = g_ptr_array_new_with_free_func (g_object_unref);
   g_clear_object (&self->running);
 
-  switch (outcome)
+  switch (outcome == TANDEM_SYNC_OUTCOME_CONFLICTS ? self->last_failure : outcome)
     {
     case TANDEM_SYNC_OUTCOME_AUTH:
       set_state (self, TANDEM_SYNC_STATE_PAUSED_AUTH);
@@ -875,7 +881,7 @@ bounded_done (GObject      *source,
       g_object_unref (task);
       return;
     }
-  if (outcome != TANDEM_SYNC_OUTCOME_UNREACHABLE)
+  if (self->last_failure != TANDEM_SYNC_OUTCOME_UNREACHABLE)
     {
       g_task_return_int (task, outcome);
       g_object_unref (task);
@@ -959,15 +965,15 @@ background_done (GObject      *source,
       return;
     }
 
-  if (outcome == TANDEM_SYNC_OUTCOME_UNREACHABLE && self->started)
+  if (self->last_failure == TANDEM_SYNC_OUTCOME_UNREACHABLE && self->started)
     schedule_retry (self);
   else
     {
       self->attempts = 0;
       set_backoff_until (self, 0);
       /* A change made while the attempt ran goes out now. */
-      if (self->sync_again && self->started && outcome != TANDEM_SYNC_OUTCOME_AUTH &&
-          outcome != TANDEM_SYNC_OUTCOME_SIGNED_OUT)
+      if (self->sync_again && self->started && self->last_failure != TANDEM_SYNC_OUTCOME_AUTH &&
+          self->last_failure != TANDEM_SYNC_OUTCOME_SIGNED_OUT)
         {
           self->sync_again = FALSE;
           g_object_ref (self);
