@@ -2224,9 +2224,10 @@ prune_comments (TandemStore      *self,
 /* Makes @server the base snapshot of its task and rebuilds the row from it
  * with the ops still in the outbox on top. */
 static gboolean
-rebase_task (TandemStore      *self,
-             const TandemTask *server,
-             GError          **error)
+rebase_task_with_snapshot (TandemStore      *self,
+                           const TandemTask *server,
+                           const char       *server_snapshot,
+                           GError          **error)
 {
   g_autoptr(GPtrArray) ops = ops_of_entity (self, server->id, error);
   g_autoptr(TandemTask) row = NULL;
@@ -2254,14 +2255,24 @@ rebase_task (TandemStore      *self,
     if (!insert_comment (self, server->id, g_ptr_array_index (server->comments, i), error))
       return FALSE;
 
-  snapshot = snapshot_to_string (server);
+  if (server_snapshot == NULL)
+    server_snapshot = snapshot = snapshot_to_string (server);
   if (!(stmt = prepare (self, "UPDATE tasks SET base = ? WHERE id = ?", error)))
     return FALSE;
-  bind_text (stmt, 1, snapshot);
+  bind_text (stmt, 1, server_snapshot);
   bind_text (stmt, 2, server->id);
   if (!step_done (self, stmt, "save the synced state", error))
     return FALSE;
   return refresh_sync_status (self, TANDEM_ENTITY_TASK, server->id, error);
+}
+
+/* Makes @server the task's base and replays its pending ops on top. */
+static gboolean
+rebase_task (TandemStore      *self,
+             const TandemTask *server,
+             GError          **error)
+{
+  return rebase_task_with_snapshot (self, server, NULL, error);
 }
 
 typedef struct
@@ -3001,6 +3012,7 @@ apply_remote_task (TandemStore      *self,
   g_autoptr(GError) local_error = NULL;
   g_autoptr(TandemTask) known = tandem_store_get_task_base (self, server->id, &local_error);
   g_autoptr(TandemTask) row = NULL;
+  g_autofree char *snapshot = NULL;
 
   if (local_error != NULL &&
       !g_error_matches (local_error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND))
@@ -3026,8 +3038,8 @@ apply_remote_task (TandemStore      *self,
     }
   /* A question still open is answered against the newest server version:
    * resolving must not send back values the server has since replaced. */
+  snapshot = snapshot_to_string (server);
   {
-    g_autofree char *snapshot = snapshot_to_string (server);
     sqlite3_stmt *stmt = prepare (self,
                                   "UPDATE conflicts SET remote = ?, remote_rev = ? "
                                   "WHERE entity_id = ? AND remote_rev < ?",
@@ -3045,7 +3057,8 @@ apply_remote_task (TandemStore      *self,
 
   /* A record this device never had that was deleted before it arrived has
    * nothing to show but the Trash; keep it there like any other. */
-  return record_remote_history (self, known, server, error) && rebase_task (self, server, error);
+  return record_remote_history (self, known, server, error) &&
+         rebase_task_with_snapshot (self, server, snapshot, error);
 }
 
 static gboolean
