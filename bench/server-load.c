@@ -57,6 +57,8 @@ static char *opt_dir = NULL;
 static char *opt_trace = NULL;
 static gboolean opt_keep = FALSE;
 static gboolean opt_fresh_connections = FALSE;
+static char *opt_database = NULL;
+static int opt_processes = 1;
 
 static FILE *trace_file = NULL;
 
@@ -78,6 +80,10 @@ static const GOptionEntry options[] = {
   { "trace", 0, 0, G_OPTION_ARG_FILENAME, &opt_trace,
     "Write one CSV line per request to FILE: phase,client,request,sent_s,ms", "FILE" },
   { "run", 0, 0, G_OPTION_ARG_INT, &opt_run, "Add \"run\": N to every line", "N" },
+  { "database", 0, 0, G_OPTION_ARG_STRING, &opt_database,
+    "Serve from this PostgreSQL database (an empty one) instead of SQLite", "URL" },
+  { "processes", 0, 0, G_OPTION_ARG_INT, &opt_processes,
+    "Server processes on the one --database (1); client N talks to process N mod P", "P" },
   { NULL }
 };
 
@@ -169,6 +175,16 @@ typedef struct
   int          pid;
 } Server;
 
+/* With --processes: the servers after the first, on the same database. */
+static Server *other_servers;
+
+/* Where each client's data lives: --data DIR or --database URL. */
+static const char *
+storage_option (void)
+{
+  return opt_database != NULL ? "--database" : "--data";
+}
+
 /* A server outlives no benchmark that dies. */
 static void
 die_with_parent (gpointer data)
@@ -186,8 +202,9 @@ server_create_token (Server      *server,
   g_autofree char *err = NULL;
 
   process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                              error, server->binary, "token", "create", "--data",
-                              server->data_dir, "--user", user, NULL);
+                              error, server->binary, "token", "create", storage_option (),
+                              opt_database != NULL ? opt_database : server->data_dir,
+                              "--user", user, NULL);
   if (process == NULL || !g_subprocess_communicate_utf8 (process, NULL, NULL, &out, &err, error))
     return NULL;
   if (!g_subprocess_get_if_exited (process) || g_subprocess_get_exit_status (process) != 0)
@@ -214,7 +231,9 @@ server_start (Server  *server,
   g_subprocess_launcher_set_stderr_file_path (launcher, server->log_path);
   g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
   server->process = g_subprocess_launcher_spawn (launcher, error, server->binary, "serve",
-                                                 "--data", server->data_dir,
+                                                 storage_option (),
+                                                 opt_database != NULL ? opt_database
+                                                                      : server->data_dir,
                                                  "--listen", "127.0.0.1:0",
                                                  "--rate-limit", "0", NULL);
   if (server->process == NULL)
@@ -444,6 +463,7 @@ typedef struct
 
   char              *cursor;
   GHashTable        *pulled;          /* task ids seen in the feed */
+  const char        *url;             /* the server process it talks to */
 } Client;
 
 struct _Phase
@@ -482,6 +502,7 @@ client_new (Phase      *phase,
   Client *client = g_new0 (Client, 1);
 
   client->phase = phase;
+  client->url = phase->url;
   client->index = index;
   client->session = soup_session_new_with_options ("timeout", REQUEST_TIMEOUT_S, NULL);
   client->authorization = g_strconcat ("Bearer ", token, NULL);
@@ -817,7 +838,7 @@ client_push_next (Client *client)
   bytes = g_bytes_new_take (text, strlen (text));
   text = NULL;
 
-  uri = g_strconcat (client->phase->url, "/v1/sync/push", NULL);
+  uri = g_strconcat (client->url, "/v1/sync/push", NULL);
   message = soup_message_new ("POST", uri);
   soup_message_set_request_body_from_bytes (message, "application/json", bytes);
   /* libsoup sends a POST on a new connection unless told it is safe to
@@ -899,10 +920,10 @@ client_pull_next (Client *client)
   g_autoptr(SoupMessage) message = NULL;
 
   if (client->cursor != NULL)
-    uri = g_strdup_printf ("%s/v1/sync/changes?limit=%d&since=%s", client->phase->url,
+    uri = g_strdup_printf ("%s/v1/sync/changes?limit=%d&since=%s", client->url,
                            PULL_LIMIT, client->cursor);
   else
-    uri = g_strdup_printf ("%s/v1/sync/changes?limit=%d", client->phase->url, PULL_LIMIT);
+    uri = g_strdup_printf ("%s/v1/sync/changes?limit=%d", client->url, PULL_LIMIT);
   message = soup_message_new ("GET", uri);
   client_send (client, message, pull_cb);
 }
@@ -941,7 +962,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Phase, phase_clear)
 static gboolean
 client_connect (Client *client)
 {
-  g_autofree char *uri = g_strconcat (client->phase->url, "/v1/health", NULL);
+  g_autofree char *uri = g_strconcat (client->url, "/v1/health", NULL);
   g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
   g_autoptr(GBytes) body = NULL;
   g_autoptr(GError) error = NULL;
@@ -993,13 +1014,23 @@ run_concurrent (Server *server,
 
   phase_init (&phase, "concurrent", server->url);
   for (int i = 0; i < opt_clients; i++)
-    g_ptr_array_add (clients, client_new (&phase, i + 1, tokens[i], opt_ops, opt_batch, FALSE,
-                                          TRUE));
+    {
+      Client *client = client_new (&phase, i + 1, tokens[i], opt_ops, opt_batch, FALSE, TRUE);
+
+      /* Sticky, as a load balancer keeps a connection on one process. */
+      if (i % opt_processes != 0)
+        client->url = other_servers[i % opt_processes - 1].url;
+      g_ptr_array_add (clients, client);
+    }
 
   g_printerr ("server-load: %d clients pushing %d ops each in batches of %d, then pulling\n",
               opt_clients, opt_ops, opt_batch);
+  for (int i = 1; i < opt_processes; i++)
+    server_cpu += server_cpu_s (&other_servers[i - 1]);
   wall = phase_run (&phase, clients);
   server_cpu = server_cpu_s (server) - server_cpu;
+  for (int i = 1; i < opt_processes; i++)
+    server_cpu += server_cpu_s (&other_servers[i - 1]);
   client_cpu = self_cpu_s () - client_cpu;
 
   push = latency_members ("push", phase.push_ms);
@@ -1008,11 +1039,13 @@ run_concurrent (Server *server,
    * finishes near the end. */
   g_array_sort (phase.done_s, compare_doubles);
   print_line ("concurrent_push",
+              "\"backend\":\"%s\",\"processes\":%d,"
               "\"clients\":%d,\"ops_per_client\":%d,\"batch\":%d,\"ops\":%u,\"wall_s\":%.3f,"
               "\"ops_per_s\":%.0f,\"pushes\":%u,\"pulls\":%u,\"records_pulled\":%u%s%s,"
               "\"first_client_done_s\":%.3f,\"median_client_done_s\":%.3f,"
               "\"server_cpu_s\":%.2f,\"client_cpu_s\":%.2f,\"load_before\":%.2f,"
               "\"load_after\":%.2f,\"errors\":%u,\"checks_failed\":%u",
+              opt_database != NULL ? "postgresql" : "sqlite", opt_processes,
               opt_clients, opt_ops, opt_batch, phase.ops_applied, wall,
               phase.ops_applied / wall, phase.pushes, phase.pulls, phase.records_pulled, push,
               pull, percentile (phase.done_s, 0), percentile (phase.done_s, 50), server_cpu,
@@ -1081,6 +1114,20 @@ check_options (GError **error)
                    "--clients and --ops must be at least 1, --creates at least 0");
       return FALSE;
     }
+  if (opt_processes < 1 || opt_processes > 16 || (opt_processes > 1 && opt_database == NULL))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--processes must be from 1 to 16, and more than 1 needs --database URL "
+                   "(several processes share one PostgreSQL database, never one SQLite file)");
+      return FALSE;
+    }
+  if (opt_database != NULL && !g_str_has_prefix (opt_database, "postgresql://") &&
+      !g_str_has_prefix (opt_database, "postgres://"))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--database must be a postgresql:// URL, not “%s”", opt_database);
+      return FALSE;
+    }
   if (opt_batch < 1 || opt_batch > TANDEM_PUSH_MAX_OPS ||
       opt_creates_batch < 1 || opt_creates_batch > TANDEM_PUSH_MAX_OPS)
     {
@@ -1118,6 +1165,14 @@ run (Server  *server,
   if (!server_start (server, error))
     return FALSE;
   g_printerr ("server-load: tandem-server pid %d on %s\n", server->pid, server->url);
+  for (int i = 1; i < opt_processes; i++)
+    {
+      Server *other = &other_servers[i - 1];
+
+      if (!server_start (other, error))
+        return FALSE;
+      g_printerr ("server-load: tandem-server pid %d on %s\n", other->pid, other->url);
+    }
   rss_start = server_status_kib (server, "VmRSS");
 
   ok = run_concurrent (server, (GStrv) tokens->pdata);
@@ -1184,7 +1239,17 @@ main (int    argc,
       return 2;
     }
 
+  other_servers = g_new0 (Server, MAX (opt_processes - 1, 1));
+  for (int i = 1; i < opt_processes; i++)
+    {
+      other_servers[i - 1].binary = g_strdup (server.binary);
+      other_servers[i - 1].data_dir = g_strdup (server.data_dir);
+      other_servers[i - 1].log_path = g_strdup_printf ("%s/server-%d.log", template, i + 1);
+    }
+
   ok = run (&server, &error);
+  for (int i = 1; i < opt_processes; i++)
+    server_stop (&other_servers[i - 1]);
   server_stop (&server);
   if (trace_file != NULL)
     fclose (trace_file);
@@ -1202,5 +1267,13 @@ main (int    argc,
   g_free (server.data_dir);
   g_free (server.log_path);
   g_free (server.url);
+  for (int i = 1; i < opt_processes; i++)
+    {
+      g_free (other_servers[i - 1].binary);
+      g_free (other_servers[i - 1].data_dir);
+      g_free (other_servers[i - 1].log_path);
+      g_free (other_servers[i - 1].url);
+    }
+  g_free (other_servers);
   return ok ? 0 : 1;
 }

@@ -13,10 +13,14 @@
 /* tandem-fault-proxy: an HTTP proxy in front of a tandem-server that fails
  * on purpose, for tests and simulations.
  *
- *   tandem-fault-proxy --upstream URL --listen 127.0.0.1:PORT [--verbose]
+ *   tandem-fault-proxy --upstream URL [--upstream URL...] [--seed N]
+ *                      --listen 127.0.0.1:PORT [--verbose]
  *
  * prints "listening on URL" on stdout once it accepts connections, then
- * forwards every request to the upstream and relays its answer. Faults are
+ * forwards every request to the upstream and relays its answer. With
+ * several upstreams it is also a load balancer without health checks: each
+ * request goes to one of them picked at random (from --seed, so a run can
+ * be played again), and one that is down answers 502. Faults are
  * queued over HTTP on the proxy itself:
  *
  *   POST /__fault       {"status":500,"count":3}
@@ -28,7 +32,8 @@
  *   DELETE /__fault     the same as {"reset":true}
  *   GET  /__fault/stats the counters
  *   GET  /__fault/requests  the last requests, oldest first: method, path,
- *                       query, status, what the proxy did, and the body
+ *                       query, status, what the proxy did, the upstream
+ *                       (index in the order given, -1: none) and the body
  *                       (up to 1 MiB) the client sent
  *
  * A fault applies to the next @count requests (default 1; -1: until reset)
@@ -68,13 +73,15 @@ typedef struct
   char     *action;       /* "forwarded", "injected", "dropped_request", "dropped_response",
                            * "upstream_error" */
   GBytes   *body;         /* NULL when too large */
+  int       upstream;     /* index into Proxy.upstreams, -1: not forwarded */
 } JournalEntry;
 
 typedef struct
 {
   SoupServer  *server;
   SoupSession *session;
-  GUri        *upstream;
+  GPtrArray   *upstreams;   /* GUri * */
+  GRand       *rand;        /* picks among upstreams */
   GMainLoop   *loop;
   gboolean     verbose;
 
@@ -91,6 +98,7 @@ typedef struct
   guint64      upstream_errors;
   GHashTable  *forwarded_by_route;   /* "METHOD /path" -> count */
   GHashTable  *injected_by_status;   /* "500" -> count */
+  GHashTable  *forwarded_by_upstream; /* "0", "1"... -> count */
   GQueue       journal;              /* JournalEntry *, oldest first */
 } Proxy;
 
@@ -99,6 +107,7 @@ typedef struct
   Proxy             *proxy;
   SoupServerMessage *message;
   SoupMessage       *upstream;
+  int                upstream_index;
   gboolean           drop_response;
 } Exchange;
 
@@ -126,6 +135,7 @@ journal_entry_free (JournalEntry *entry)
 static void
 journal_add (Proxy             *self,
              SoupServerMessage *message,
+             int                upstream,
              guint              status,
              const char        *action)
 {
@@ -138,6 +148,7 @@ journal_add (Proxy             *self,
   entry->query = g_strdup (g_uri_get_query (uri));
   entry->status = status;
   entry->action = g_strdup (action);
+  entry->upstream = upstream;
   if (body->length <= JOURNAL_BODY_MAX)
     entry->body = soup_message_body_flatten (body);
   g_queue_push_tail (&self->journal, entry);
@@ -348,6 +359,16 @@ stats_to_json (Proxy *self)
       json_builder_add_int_value (builder, GPOINTER_TO_UINT (value));
     }
   json_builder_end_object (builder);
+
+  json_builder_set_member_name (builder, "forwarded_by_upstream");
+  json_builder_begin_object (builder);
+  g_hash_table_iter_init (&iter, self->forwarded_by_upstream);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      json_builder_set_member_name (builder, key);
+      json_builder_add_int_value (builder, GPOINTER_TO_UINT (value));
+    }
+  json_builder_end_object (builder);
   json_builder_end_object (builder);
   return json_builder_get_root (builder);
 }
@@ -373,6 +394,8 @@ journal_to_json (Proxy *self)
       json_builder_add_int_value (builder, entry->status);
       json_builder_set_member_name (builder, "action");
       json_builder_add_string_value (builder, entry->action);
+      json_builder_set_member_name (builder, "upstream");
+      json_builder_add_int_value (builder, entry->upstream);
       json_builder_set_member_name (builder, "body");
       if (entry->body == NULL)
         json_builder_add_null_value (builder);
@@ -399,6 +422,7 @@ reset (Proxy *self)
   self->dropped_requests = self->dropped_responses = self->delayed = self->upstream_errors = 0;
   g_hash_table_remove_all (self->forwarded_by_route);
   g_hash_table_remove_all (self->injected_by_status);
+  g_hash_table_remove_all (self->forwarded_by_upstream);
 }
 
 /* Reads an optional non-negative integer member; FALSE with @error set
@@ -656,7 +680,7 @@ upstream_done (GObject      *source,
       self->upstream_errors++;
       if (self->verbose)
         g_printerr ("fault-proxy: %s\n", detail);
-      journal_add (self, message, 502, "upstream_error");
+      journal_add (self, message, exchange->upstream_index, 502, "upstream_error");
       reply_problem (message, 502, detail);
       soup_server_message_unpause (message);
       exchange_free (exchange);
@@ -670,14 +694,15 @@ upstream_done (GObject      *source,
       if (self->verbose)
         g_printerr ("fault-proxy: dropped the answer (%u)\n",
                     soup_message_get_status (exchange->upstream));
-      journal_add (self, message, soup_message_get_status (exchange->upstream),
-                   "dropped_response");
+      journal_add (self, message, exchange->upstream_index,
+                   soup_message_get_status (exchange->upstream), "dropped_response");
       close_connection (message);
       exchange_free (exchange);
       return;
     }
 
-  journal_add (self, message, soup_message_get_status (exchange->upstream), "forwarded");
+  journal_add (self, message, exchange->upstream_index,
+               soup_message_get_status (exchange->upstream), "forwarded");
   soup_server_message_set_status (message, soup_message_get_status (exchange->upstream),
                                   soup_message_get_reason_phrase (exchange->upstream));
   copy_headers (soup_message_get_response_headers (exchange->upstream),
@@ -698,15 +723,23 @@ forward (Exchange *exchange)
   g_autoptr(GUri) target = NULL;
   g_autoptr(GBytes) body = NULL;
   g_autofree char *route = g_strdup_printf ("%s %s", method, g_uri_get_path (uri));
-  g_autofree char *base = g_strdup (g_uri_get_path (self->upstream));
+  g_autofree char *base = NULL;
   g_autofree char *target_path = NULL;
+  g_autofree char *index_text = NULL;
+  GUri *upstream;
+
+  exchange->upstream_index = self->upstreams->len == 1
+                               ? 0
+                               : g_rand_int_range (self->rand, 0, (gint32) self->upstreams->len);
+  upstream = g_ptr_array_index (self->upstreams, exchange->upstream_index);
+  base = g_strdup (g_uri_get_path (upstream));
 
   /* An upstream URL with a path is a prefix: http://host/tandem + /v1/... */
   if (g_str_has_suffix (base, "/"))
     base[strlen (base) - 1] = '\0';
   target_path = g_strconcat (base, g_uri_get_path (uri), NULL);
-  target = g_uri_build (G_URI_FLAGS_ENCODED, g_uri_get_scheme (self->upstream), NULL,
-                        g_uri_get_host (self->upstream), g_uri_get_port (self->upstream),
+  target = g_uri_build (G_URI_FLAGS_ENCODED, g_uri_get_scheme (upstream), NULL,
+                        g_uri_get_host (upstream), g_uri_get_port (upstream),
                         target_path, g_uri_get_query (uri), NULL);
   exchange->upstream = soup_message_new_from_uri (method, target);
   soup_message_add_flags (exchange->upstream, SOUP_MESSAGE_NO_REDIRECT);
@@ -720,6 +753,8 @@ forward (Exchange *exchange)
 
   self->forwarded++;
   count_in (self->forwarded_by_route, route);
+  index_text = g_strdup_printf ("%d", exchange->upstream_index);
+  count_in (self->forwarded_by_upstream, index_text);
   if (self->verbose)
     g_printerr ("fault-proxy: %s%s%s\n", route, g_uri_get_query (uri) ? "?" : "",
                 g_uri_get_query (uri) ? g_uri_get_query (uri) : "");
@@ -747,7 +782,7 @@ carry_out (Exchange *exchange,
       if (fault->status == 401)
         soup_message_headers_replace (soup_server_message_get_response_headers (message),
                                       "WWW-Authenticate", "Bearer");
-      journal_add (self, message, fault->status, "injected");
+      journal_add (self, message, -1, fault->status, "injected");
       reply_problem (message, fault->status, "injected by tandem-fault-proxy");
       soup_server_message_unpause (message);
       exchange_free (exchange);
@@ -757,7 +792,7 @@ carry_out (Exchange *exchange,
     {
       self->injected++;
       self->dropped_requests++;
-      journal_add (self, message, 0, "dropped_request");
+      journal_add (self, message, -1, 0, "dropped_request");
       close_connection (message);
       exchange_free (exchange);
       return;
@@ -843,7 +878,8 @@ static int
 usage (const char *message)
 {
   g_printerr ("tandem-fault-proxy: %s\n"
-              "Usage: tandem-fault-proxy --upstream URL --listen 127.0.0.1:PORT [--verbose]\n",
+              "Usage: tandem-fault-proxy --upstream URL [--upstream URL...] [--seed N]\n"
+              "                          --listen 127.0.0.1:PORT [--verbose]\n",
               message);
   return 2;
 }
@@ -852,11 +888,16 @@ int
 main (int    argc,
       char **argv)
 {
-  g_autofree char *upstream = NULL;
+  g_auto(GStrv) upstreams = NULL;
   g_autofree char *listen = NULL;
+  g_autofree char *seed_text = NULL;
   gboolean verbose = FALSE;
+  guint64 seed = 0;
   GOptionEntry entries[] = {
-    { "upstream", 0, 0, G_OPTION_ARG_STRING, &upstream, "The server to forward to", "URL" },
+    { "upstream", 0, 0, G_OPTION_ARG_STRING_ARRAY, &upstreams,
+      "A server to forward to (repeat for several)", "URL" },
+    { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_text,
+      "Seed of the random choice among several upstreams", "N" },
     { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Where to listen (loopback only)",
       "127.0.0.1:PORT" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log every request on stderr", NULL },
@@ -876,15 +917,25 @@ main (int    argc,
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return usage (error->message);
-  if (upstream == NULL || listen == NULL)
+  if (upstreams == NULL || listen == NULL)
     return usage ("--upstream and --listen are required");
+  if (seed_text != NULL &&
+      !g_ascii_string_to_unsigned (seed_text, 10, 0, G_MAXUINT32, &seed, NULL))
+    return usage ("--seed must be a whole number from 0 to 4294967295");
 
-  proxy.upstream = g_uri_parse (upstream, G_URI_FLAGS_ENCODED, &error);
-  if (proxy.upstream == NULL)
-    return usage (error->message);
-  if (g_strcmp0 (g_uri_get_scheme (proxy.upstream), "http") != 0 &&
-      g_strcmp0 (g_uri_get_scheme (proxy.upstream), "https") != 0)
-    return usage ("--upstream must be an http:// or https:// URL");
+  proxy.upstreams = g_ptr_array_new_with_free_func ((GDestroyNotify) g_uri_unref);
+  for (guint i = 0; upstreams[i] != NULL; i++)
+    {
+      GUri *upstream = g_uri_parse (upstreams[i], G_URI_FLAGS_ENCODED, &error);
+
+      if (upstream == NULL)
+        return usage (error->message);
+      g_ptr_array_add (proxy.upstreams, upstream);
+      if (g_strcmp0 (g_uri_get_scheme (upstream), "http") != 0 &&
+          g_strcmp0 (g_uri_get_scheme (upstream), "https") != 0)
+        return usage ("--upstream must be an http:// or https:// URL");
+    }
+  proxy.rand = seed_text != NULL ? g_rand_new_with_seed ((guint32) seed) : g_rand_new ();
 
   /* Loopback only: this proxy takes orders from anyone who can reach it. */
   colon = strrchr (listen, ':');
@@ -897,6 +948,7 @@ main (int    argc,
   proxy.loop = g_main_loop_new (NULL, FALSE);
   proxy.forwarded_by_route = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   proxy.injected_by_status = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  proxy.forwarded_by_upstream = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_queue_init (&proxy.faults);
   g_queue_init (&proxy.journal);
 
@@ -934,7 +986,9 @@ main (int    argc,
   g_queue_clear_full (&proxy.journal, (GDestroyNotify) journal_entry_free);
   g_clear_object (&proxy.server);
   g_clear_object (&proxy.session);
-  g_clear_pointer (&proxy.upstream, g_uri_unref);
+  g_clear_pointer (&proxy.upstreams, g_ptr_array_unref);
+  g_clear_pointer (&proxy.rand, g_rand_free);
+  g_clear_pointer (&proxy.forwarded_by_upstream, g_hash_table_unref);
   g_clear_pointer (&proxy.loop, g_main_loop_unref);
   g_clear_pointer (&proxy.forwarded_by_route, g_hash_table_unref);
   g_clear_pointer (&proxy.injected_by_status, g_hash_table_unref);

@@ -16,17 +16,41 @@ die_with_parent (gpointer data)
 TestProxy *
 test_proxy_start (const char *upstream_url)
 {
+  const char *upstreams[] = { upstream_url, NULL };
+
+  return test_proxy_start_balanced (upstreams, 0);
+}
+
+TestProxy *
+test_proxy_start_balanced (const char *const *upstream_urls,
+                           guint32            seed)
+{
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_autoptr(GDataInputStream) out = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *line = NULL;
+  g_autofree char *seed_text = g_strdup_printf ("%u", seed);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   const char *path = g_getenv ("TANDEM_FAULT_PROXY");
   TestProxy *proxy = g_new0 (TestProxy, 1);
 
   g_assert_nonnull (path);
+  g_assert_nonnull (upstream_urls[0]);
+  g_ptr_array_add (argv, (char *) path);
+  for (guint i = 0; upstream_urls[i] != NULL; i++)
+    {
+      g_ptr_array_add (argv, "--upstream");
+      g_ptr_array_add (argv, (char *) upstream_urls[i]);
+    }
+  g_ptr_array_add (argv, "--seed");
+  g_ptr_array_add (argv, seed_text);
+  g_ptr_array_add (argv, "--listen");
+  g_ptr_array_add (argv, "127.0.0.1:0");
+  g_ptr_array_add (argv, NULL);
+
   g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  proxy->process = g_subprocess_launcher_spawn (launcher, &error, path, "--upstream", upstream_url,
-                                                "--listen", "127.0.0.1:0", NULL);
+  proxy->process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata,
+                                                 &error);
   g_assert_no_error (error);
   out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (proxy->process));
   g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (out), FALSE);

@@ -14,6 +14,11 @@ typedef struct
 } TestProxy;
 
 TestProxy *test_proxy_start  (const char *upstream_url);
+/* A proxy in front of several servers (NULL-terminated), each request sent
+ * to one picked at random from @seed: a load balancer that fails on
+ * purpose. */
+TestProxy *test_proxy_start_balanced (const char *const *upstream_urls,
+                                      guint32            seed);
 void       test_proxy_free   (TestProxy  *proxy);
 /* POST /__fault with @fault (JSON); {"reset":true} clears them. */
 void       test_proxy_inject (TestProxy  *proxy,

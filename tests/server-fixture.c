@@ -169,6 +169,25 @@ test_server_start (const char        *data_dir,
   return server;
 }
 
+TestServer *
+test_server_start_sibling (TestServer        *first,
+                           const char *const *extra_args)
+{
+  TestServer *server = g_new0 (TestServer, 1);
+
+  g_assert_nonnull (first->database);
+  server->data_dir = g_dir_make_tmp ("tandem-server-XXXXXX", NULL);
+  g_assert_nonnull (server->data_dir);
+  server->database = g_strdup (first->database);
+  server->shares_database = TRUE;
+  server->log = g_string_new (NULL);
+  server->extra_args = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; extra_args != NULL && extra_args[i] != NULL; i++)
+    g_ptr_array_add (server->extra_args, g_strdup (extra_args[i]));
+  launch (server);
+  return server;
+}
+
 static void
 reap (TestServer *server)
 {
@@ -227,7 +246,7 @@ test_server_free (TestServer *server)
       reap (server);
     }
   remove_tree (server->data_dir);
-  if (server->database != NULL)
+  if (server->database != NULL && !server->shares_database)
     drop_database (server->database);
   g_free (server->data_dir);
   g_free (server->database);

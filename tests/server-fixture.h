@@ -18,6 +18,7 @@ typedef struct
   GString     *log;        /* what the server wrote on stderr */
   GThread     *log_reader;
   GPtrArray   *extra_args;
+  gboolean     shares_database;   /* a sibling: the database is not its own to drop */
 } TestServer;
 
 /* Starts a server on a fresh data dir (or @data_dir) with @extra_args
@@ -27,6 +28,11 @@ typedef struct
  * dropped by test_server_free(); data_dir is still made, as scratch. */
 TestServer *test_server_start   (const char         *data_dir,
                                  const char *const  *extra_args);
+/* Another server process on @first's PostgreSQL database (as behind a load
+ * balancer), with @extra_args; its own scratch data dir. Only with
+ * $TANDEM_TEST_DATABASE. Freeing it leaves the database to @first. */
+TestServer *test_server_start_sibling (TestServer        *first,
+                                       const char *const *extra_args);
 /* Restarts on the same data dir and arguments (the port may change). */
 void        test_server_restart (TestServer         *server);
 void        test_server_kill    (TestServer         *server);

@@ -67,13 +67,6 @@ typedef struct
   guint64      received;  /* body bytes of a chunked request so far */
 } Request;
 
-/* A token bucket: rate_limit requests per minute, bursts up to rate_limit. */
-typedef struct
-{
-  double tokens;
-  gint64 updated;         /* monotonic, µs */
-} Bucket;
-
 typedef struct
 {
   TandemHttp   *self;       /* unowned; NULL once self is disposed */
@@ -96,8 +89,6 @@ struct _TandemHttp
   SoupServer    *server;
   char          *url;
 
-  GHashTable    *buckets;   /* hex SHA-256 of a token -> Bucket */
-  gint64         buckets_pruned;
   GPtrArray     *drains;    /* Drain */
 };
 
@@ -319,63 +310,15 @@ content_type_acceptable (SoupMessageHeaders  *headers,
   return TRUE;
 }
 
-/* Rate limiting */
+/* Rate limiting: the buckets are shared by every process (see
+ * tandem_service_take_request()). */
 
 static gboolean
 rate_limit_take (TandemHttp *self,
                  const char *token,
                  guint      *retry_after)
 {
-  g_autofree char *key = NULL;
-  double per_usec;
-  gint64 now;
-  Bucket *bucket;
-
-  if (self->rate_limit == 0)
-    return TRUE;
-
-  now = g_get_monotonic_time ();
-  per_usec = self->rate_limit / (60.0 * G_USEC_PER_SEC);
-
-  /* A bucket untouched for a minute is full again, the same as none. */
-  if (now - self->buckets_pruned > 60 * G_USEC_PER_SEC)
-    {
-      GHashTableIter iter;
-
-      g_hash_table_iter_init (&iter, self->buckets);
-      while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &bucket))
-        if (now - bucket->updated >= 60 * G_USEC_PER_SEC)
-          g_hash_table_iter_remove (&iter);
-      self->buckets_pruned = now;
-    }
-
-  /* Keyed by a hash so that tokens do not sit in memory longer than needed. */
-  key = g_compute_checksum_for_string (G_CHECKSUM_SHA256, token, -1);
-  bucket = g_hash_table_lookup (self->buckets, key);
-  if (bucket == NULL)
-    {
-      bucket = g_new0 (Bucket, 1);
-      bucket->tokens = self->rate_limit;
-      bucket->updated = now;
-      g_hash_table_insert (self->buckets, g_steal_pointer (&key), bucket);
-    }
-
-  bucket->tokens = MIN ((double) self->rate_limit, bucket->tokens + (now - bucket->updated) * per_usec);
-  bucket->updated = now;
-
-  if (bucket->tokens >= 1.0)
-    {
-      bucket->tokens -= 1.0;
-      return TRUE;
-    }
-  else
-    {
-      double seconds = (1.0 - bucket->tokens) / per_usec / G_USEC_PER_SEC;
-      guint whole = (guint) seconds;
-
-      *retry_after = MAX (1, whole < seconds ? whole + 1 : whole);
-      return FALSE;
-    }
+  return tandem_service_take_request (self->service, token, self->rate_limit, retry_after);
 }
 
 /* Replies */
@@ -988,7 +931,6 @@ tandem_http_finalize (GObject *object)
 {
   TandemHttp *self = (TandemHttp *)object;
 
-  g_clear_pointer (&self->buckets, g_hash_table_unref);
   g_clear_pointer (&self->drains, g_ptr_array_unref);
   g_clear_pointer (&self->url, g_free);
 
@@ -1092,9 +1034,7 @@ tandem_http_class_init (TandemHttpClass *klass)
 static void
 tandem_http_init (TandemHttp *self)
 {
-  self->buckets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->drains = g_ptr_array_new ();
-  self->buckets_pruned = g_get_monotonic_time ();
 
   /* A trailing space makes libsoup add its own product token. */
   self->server = soup_server_new ("server-header", "tandem-server/" PACKAGE_VERSION " ", NULL);

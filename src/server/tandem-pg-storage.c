@@ -24,9 +24,13 @@
  *   take the lock. Sequence numbers therefore commit in increasing order,
  *   and a reader that sees sequence N sees everything below N too: no
  *   change can commit later with a lower number and be skipped by a pull.
- * - idempotency: a second process given the same op id waits for the lock,
- *   then finds the first one's stored result and answers with it. The
- *   primary key (user_id, key) backs this up: a duplicate answers
+ * - idempotency: before it takes the user's lock, a request claims its
+ *   keys with a transaction-level advisory lock each (storage_claim_keys()).
+ *   A second process given a key whose first request has not ended yet
+ *   fails to claim it and answers "in progress" at once instead of queuing
+ *   behind it; once the first one committed, the claim succeeds and the
+ *   second finds the stored result and answers with it. The primary key
+ *   (user_id, key) backs this up: a duplicate answers
  *   TANDEM_SERVER_STORAGE_ERROR_EXISTS.
  * - conditional writes: the record read, checked against If-Match or
  *   base_rev and written all happen under the lock.
@@ -127,6 +131,15 @@ static const char *migrations[] = {
   "  rev        bigint NOT NULL"
   ");"
   "CREATE INDEX history_of_entity ON history (user_id, entity_id, id);",
+  /* 1 -> 2: rate limits shared by every process. Unlogged: a bucket is
+   * worth no WAL write or fsync, and losing them in a crash only forgives
+   * the requests of the last minute. */
+  "CREATE UNLOGGED TABLE rate_buckets ("
+  "  key        text PRIMARY KEY,"            /* hex SHA-256 of the token */
+  "  level      bigint NOT NULL,"
+  "  updated_at bigint NOT NULL,"             /* µs since the epoch */
+  "  version    bigint NOT NULL"
+  ");",
 };
 
 #define SCHEMA_VERSION ((gint64) G_N_ELEMENTS (migrations))
@@ -281,8 +294,10 @@ ensure_connected (TandemPgStorage *self,
 }
 
 /* A statement failed because the connection broke, outside a transaction:
- * nothing was written (statements outside transactions only read, and
- * BEGIN), so it may simply run again on a new connection. */
+ * it may simply run again on a new connection. Statements outside
+ * transactions only read, BEGIN, or set a rate-limit bucket by
+ * compare-and-set (a second run of one that did commit finds the version
+ * moved on, and the caller reads the bucket again). */
 static gboolean
 worth_retrying (TandemPgStorage *self,
                 guint            attempt)
@@ -679,6 +694,86 @@ storage_put_idempotency (TandemServerStorage *storage,
   return FALSE;
 }
 
+/* The advisory lock that claims an idempotency key, in the two-int4 key
+ * space of pg_advisory_xact_lock (apart from the single-bigint keys of
+ * migrations and purges above): the first 8 bytes of
+ *
+ *   SHA-256 ("USER_ID:KEY")
+ *
+ * where USER_ID is the user's id in decimal and KEY the key as stored (a
+ * push's op_id; "http:" and the Idempotency-Key of a PUT/PATCH/DELETE),
+ * read as two big-endian signed 32-bit integers. docs/architecture.md
+ * documents it and tests/test-scale-out.c computes it again in SQL. Two
+ * keys that share a lock would only make one wait for the other to end,
+ * answering "in progress" meanwhile, and with 64 bits they practically
+ * never do. */
+static void
+key_lock_id (gint64      user_id,
+             const char *key,
+             gint32     *high,
+             gint32     *low)
+{
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  char id[INT64_TEXT_SIZE];
+  guint8 digest[32];
+  gsize length = sizeof digest;
+
+  g_checksum_update (checksum, (const guchar *) int64_text (id, user_id), -1);
+  g_checksum_update (checksum, (const guchar *) ":", 1);
+  g_checksum_update (checksum, (const guchar *) key, -1);
+  g_checksum_get_digest (checksum, digest, &length);
+  *high = (gint32) ((guint32) digest[0] << 24 | (guint32) digest[1] << 16 |
+                    (guint32) digest[2] << 8 | digest[3]);
+  *low = (gint32) ((guint32) digest[4] << 24 | (guint32) digest[5] << 16 |
+                   (guint32) digest[6] << 8 | digest[7]);
+}
+
+/* One statement for all the keys of a push: pg_try_advisory_xact_lock
+ * never waits, and the locks last until the transaction ends. */
+static gboolean
+storage_claim_keys (TandemServerStorage *storage,
+                    gint64               user_id,
+                    const char *const   *keys,
+                    guint                n_keys,
+                    gboolean            *claimed,
+                    GError             **error)
+{
+  TandemPgStorage *self = (TandemPgStorage *) storage;
+  g_autoptr(GString) highs = g_string_new ("{");
+  g_autoptr(GString) lows = g_string_new ("{");
+  g_autoptr(PGresult) result = NULL;
+
+  g_assert (self->in_transaction);
+  for (guint i = 0; i < n_keys; i++)
+    {
+      gint32 high, low;
+
+      key_lock_id (user_id, keys[i], &high, &low);
+      g_string_append_printf (highs, "%s%" G_GINT32_FORMAT, i ? "," : "", high);
+      g_string_append_printf (lows, "%s%" G_GINT32_FORMAT, i ? "," : "", low);
+    }
+  g_string_append_c (highs, '}');
+  g_string_append_c (lows, '}');
+
+  result = query (self, "SELECT pg_try_advisory_xact_lock (k.high, k.low) "
+                        "FROM unnest ($1::int4[], $2::int4[]) WITH ORDINALITY AS k (high, low, n) "
+                        "ORDER BY k.n",
+                  2, (const char *[]) { highs->str, lows->str }, "claim idempotency keys",
+                  error);
+  if (result == NULL)
+    return FALSE;
+  if ((guint) PQntuples (result) != n_keys)
+    {
+      g_set_error (error, TANDEM_SERVER_STORAGE_ERROR, TANDEM_SERVER_STORAGE_ERROR_FAILED,
+                   "Could not claim idempotency keys in %s: %d answers for %u keys", self->where,
+                   PQntuples (result), n_keys);
+      return FALSE;
+    }
+  for (guint i = 0; i < n_keys; i++)
+    claimed[i] = g_str_equal (PQgetvalue (result, (int) i, 0), "t");
+  return TRUE;
+}
+
 /* Records */
 
 #define RECORD_COLUMNS "id, entity, rev, seq, deleted, updated_at, deleted_at, body, field_revs"
@@ -1015,6 +1110,79 @@ failed:
   return FALSE;
 }
 
+/* Rate limits: the buckets of every process in one table (see migration
+ * 2). Each statement is its own transaction; put is a compare-and-set on
+ * the version, so two processes taking from one bucket at once never both
+ * see the same level. */
+
+static gboolean
+storage_get_rate_bucket (TandemServerStorage *storage,
+                         const char          *key,
+                         gint64              *level,
+                         gint64              *updated_at,
+                         gint64              *version,
+                         GError             **error)
+{
+  TandemPgStorage *self = (TandemPgStorage *) storage;
+  g_autoptr(PGresult) result = NULL;
+
+  result = query (self, "SELECT level, updated_at, version FROM rate_buckets WHERE key = $1", 1,
+                  (const char *[]) { key }, "read a rate limit", error);
+  if (result == NULL || PQntuples (result) == 0)
+    return FALSE;
+  *level = value_int64 (result, 0, 0);
+  *updated_at = value_int64 (result, 0, 1);
+  *version = value_int64 (result, 0, 2);
+  return TRUE;
+}
+
+static gboolean
+storage_put_rate_bucket (TandemServerStorage *storage,
+                         const char          *key,
+                         gint64               seen_version,
+                         gint64               level,
+                         gint64               updated_at,
+                         gboolean            *stored,
+                         GError             **error)
+{
+  TandemPgStorage *self = (TandemPgStorage *) storage;
+  char level_text[INT64_TEXT_SIZE], at_text[INT64_TEXT_SIZE], seen_text[INT64_TEXT_SIZE];
+  g_autoptr(PGresult) result = NULL;
+
+  int64_text (level_text, level);
+  int64_text (at_text, updated_at);
+  if (seen_version == 0)
+    result = query (self, "INSERT INTO rate_buckets (key, level, updated_at, version) "
+                          "VALUES ($1, $2, $3, 1) ON CONFLICT (key) DO NOTHING",
+                    3, (const char *[]) { key, level_text, at_text }, "store a rate limit",
+                    error);
+  else
+    result = query (self, "UPDATE rate_buckets SET level = $2, updated_at = $3, "
+                          "version = version + 1 WHERE key = $1 AND version = $4",
+                    4, (const char *[]) { key, level_text, at_text,
+                                          int64_text (seen_text, seen_version) },
+                    "store a rate limit", error);
+  if (result == NULL)
+    return FALSE;
+  *stored = g_str_equal (PQcmdTuples (result), "1");
+  return TRUE;
+}
+
+static gboolean
+storage_prune_rate_buckets (TandemServerStorage *storage,
+                            gint64               before,
+                            GError             **error)
+{
+  TandemPgStorage *self = (TandemPgStorage *) storage;
+  char before_text[INT64_TEXT_SIZE];
+  g_autoptr(PGresult) result = NULL;
+
+  result = query (self, "DELETE FROM rate_buckets WHERE updated_at < $1", 1,
+                  (const char *[]) { int64_text (before_text, before) }, "prune rate limits",
+                  error);
+  return result != NULL;
+}
+
 static void
 storage_iface_init (TandemServerStorageInterface *iface)
 {
@@ -1029,6 +1197,7 @@ storage_iface_init (TandemServerStorageInterface *iface)
   iface->lookup_token = storage_lookup_token;
   iface->get_idempotency = storage_get_idempotency;
   iface->put_idempotency = storage_put_idempotency;
+  iface->claim_keys = storage_claim_keys;
   iface->get_record = storage_get_record;
   iface->put_record = storage_put_record;
   iface->count_tasks_in_list = storage_count_tasks_in_list;
@@ -1037,6 +1206,9 @@ storage_iface_init (TandemServerStorageInterface *iface)
   iface->add_history = storage_add_history;
   iface->list_history = storage_list_history;
   iface->purge = storage_purge;
+  iface->get_rate_bucket = storage_get_rate_bucket;
+  iface->put_rate_bucket = storage_put_rate_bucket;
+  iface->prune_rate_buckets = storage_prune_rate_buckets;
 }
 
 /* Opening and migrations */

@@ -152,6 +152,23 @@ tandem_server_storage_put_idempotency (TandemServerStorage *self,
   return TANDEM_SERVER_STORAGE_GET_IFACE (self)->put_idempotency (self, user_id, key, payload_hash, result, created_at, error);
 }
 
+gboolean
+tandem_server_storage_claim_keys (TandemServerStorage *self,
+                                  gint64               user_id,
+                                  const char *const   *keys,
+                                  guint                n_keys,
+                                  gboolean            *claimed,
+                                  GError             **error)
+{
+  g_return_val_if_fail (TANDEM_IS_SERVER_STORAGE (self), FALSE);
+  g_return_val_if_fail (keys != NULL || n_keys == 0, FALSE);
+  g_return_val_if_fail (claimed != NULL || n_keys == 0, FALSE);
+  if (n_keys == 0)
+    return TRUE;
+  return TANDEM_SERVER_STORAGE_GET_IFACE (self)->claim_keys (self, user_id, keys, n_keys, claimed,
+                                                             error);
+}
+
 TandemServerRecord *
 tandem_server_storage_get_record (TandemServerStorage *self,
                                   gint64              user_id,
@@ -235,4 +252,43 @@ tandem_server_storage_purge (TandemServerStorage *self,
 {
   g_return_val_if_fail (TANDEM_IS_SERVER_STORAGE (self), FALSE);
   return TANDEM_SERVER_STORAGE_GET_IFACE (self)->purge (self, cutoff, n_purged, error);
+}
+
+gboolean
+tandem_server_storage_get_rate_bucket (TandemServerStorage *self,
+                                       const char          *key,
+                                       gint64              *level,
+                                       gint64              *updated_at,
+                                       gint64              *version,
+                                       GError             **error)
+{
+  g_return_val_if_fail (TANDEM_IS_SERVER_STORAGE (self), FALSE);
+  g_return_val_if_fail (key != NULL, FALSE);
+  return TANDEM_SERVER_STORAGE_GET_IFACE (self)->get_rate_bucket (self, key, level, updated_at,
+                                                                  version, error);
+}
+
+gboolean
+tandem_server_storage_put_rate_bucket (TandemServerStorage *self,
+                                       const char          *key,
+                                       gint64               seen_version,
+                                       gint64               level,
+                                       gint64               updated_at,
+                                       gboolean            *stored,
+                                       GError             **error)
+{
+  g_return_val_if_fail (TANDEM_IS_SERVER_STORAGE (self), FALSE);
+  g_return_val_if_fail (key != NULL, FALSE);
+  g_return_val_if_fail (stored != NULL, FALSE);
+  return TANDEM_SERVER_STORAGE_GET_IFACE (self)->put_rate_bucket (self, key, seen_version, level,
+                                                                  updated_at, stored, error);
+}
+
+gboolean
+tandem_server_storage_prune_rate_buckets (TandemServerStorage *self,
+                                          gint64               before,
+                                          GError             **error)
+{
+  g_return_val_if_fail (TANDEM_IS_SERVER_STORAGE (self), FALSE);
+  return TANDEM_SERVER_STORAGE_GET_IFACE (self)->prune_rate_buckets (self, before, error);
 }

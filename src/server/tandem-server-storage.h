@@ -87,6 +87,17 @@ struct _TandemServerStorageInterface
   gboolean (*put_idempotency)  (TandemServerStorage *self, gint64 user_id, const char *key,
                                 const char *payload_hash, const char *result,
                                 const char *created_at, GError **error);
+  /* Claims @n_keys idempotency keys of @user_id for the current
+   * transaction, without waiting: @claimed[i] is TRUE when keys[i] is now
+   * this transaction's until it ends, FALSE when another transaction that
+   * has not ended yet holds it (the key is still being processed there).
+   * Called right after begin, before anything that waits for the user's
+   * other writes, so that a request never queues behind the very request
+   * whose key it carries. A key claimed twice by one transaction stays
+   * claimed. */
+  gboolean (*claim_keys)       (TandemServerStorage *self, gint64 user_id,
+                                const char *const *keys, guint n_keys, gboolean *claimed,
+                                GError **error);
 
   /* Records. get returns NULL with no error when there is none. put stores
    * the record and gives it the user's next change sequence (record->seq). */
@@ -115,6 +126,21 @@ struct _TandemServerStorageInterface
    * idempotency records created before it; raises each user's purged seq. */
   gboolean (*purge)            (TandemServerStorage *self, const char *cutoff, guint *n_purged,
                                 GError **error);
+
+  /* Rate limits: one bucket per key, as seen by every process that serves
+   * the same users. Only storage here; the policy is TandemService's.
+   * get_rate_bucket: FALSE with no error when there is none.
+   * put_rate_bucket stores the bucket only if it is still at @seen_version
+   * (0: only if there is none) and gives it the next version; @stored is
+   * FALSE when another request changed it meanwhile (read it again).
+   * prune_rate_buckets drops buckets last updated before @before. Times
+   * are µs of the wall clock. */
+  gboolean (*get_rate_bucket)  (TandemServerStorage *self, const char *key, gint64 *level,
+                                gint64 *updated_at, gint64 *version, GError **error);
+  gboolean (*put_rate_bucket)  (TandemServerStorage *self, const char *key, gint64 seen_version,
+                                gint64 level, gint64 updated_at, gboolean *stored,
+                                GError **error);
+  gboolean (*prune_rate_buckets) (TandemServerStorage *self, gint64 before, GError **error);
 };
 
 gboolean tandem_server_storage_begin       (TandemServerStorage *self, GError **error);
@@ -136,6 +162,9 @@ gboolean tandem_server_storage_put_idempotency (TandemServerStorage *self, gint6
                                                 const char *key, const char *payload_hash,
                                                 const char *result, const char *created_at,
                                                 GError **error);
+gboolean tandem_server_storage_claim_keys  (TandemServerStorage *self, gint64 user_id,
+                                            const char *const *keys, guint n_keys,
+                                            gboolean *claimed, GError **error);
 TandemServerRecord *tandem_server_storage_get_record (TandemServerStorage *self, gint64 user_id,
                                                       const char *id, GError **error);
 gboolean tandem_server_storage_put_record  (TandemServerStorage *self, gint64 user_id,
@@ -155,6 +184,15 @@ GPtrArray *tandem_server_storage_list_history (TandemServerStorage *self, gint64
                                                const char *entity_id, GError **error);
 gboolean tandem_server_storage_purge       (TandemServerStorage *self, const char *cutoff,
                                             guint *n_purged, GError **error);
+gboolean tandem_server_storage_get_rate_bucket (TandemServerStorage *self, const char *key,
+                                                gint64 *level, gint64 *updated_at,
+                                                gint64 *version, GError **error);
+gboolean tandem_server_storage_put_rate_bucket (TandemServerStorage *self, const char *key,
+                                                gint64 seen_version, gint64 level,
+                                                gint64 updated_at, gboolean *stored,
+                                                GError **error);
+gboolean tandem_server_storage_prune_rate_buckets (TandemServerStorage *self, gint64 before,
+                                                   GError **error);
 
 /* The SQLite implementation: one file, tandem-server.db, in @data_dir
  * (created 0700 if missing). */

@@ -14,6 +14,7 @@ struct _TandemService
 
   TandemServerStorage *storage;
   guint                retention_days;
+  gint64               buckets_pruned;   /* wall clock, µs */
 };
 
 G_DEFINE_FINAL_TYPE (TandemService, tandem_service, G_TYPE_OBJECT)
@@ -259,6 +260,85 @@ tandem_service_authenticate (TandemService *self,
     return FALSE;
   hash = hash_token (token);
   return tandem_server_storage_lookup_token (self->storage, hash, user_id, error);
+}
+
+/* Rate limits: a token bucket per token, kept by the storage so that every
+ * process serving the same users draws from the same bucket. Levels are in
+ * millionths of a request, times in µs of the wall clock (processes on
+ * several machines share no monotonic clock). */
+
+#define RATE_UNIT            G_GINT64_CONSTANT (1000000)
+#define RATE_REFILL_USEC     (60 * G_USEC_PER_SEC)   /* an idle bucket is full again */
+#define RATE_MAX_ATTEMPTS    8
+
+gboolean
+tandem_service_take_request (TandemService *self,
+                             const char    *token,
+                             guint          per_minute,
+                             guint         *retry_after)
+{
+  g_autofree char *key = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 capacity;
+
+  g_return_val_if_fail (TANDEM_IS_SERVICE (self), TRUE);
+  g_return_val_if_fail (token != NULL, TRUE);
+  g_return_val_if_fail (retry_after != NULL, TRUE);
+
+  if (per_minute == 0)
+    return TRUE;
+
+  key = hash_token (token);
+  capacity = per_minute * RATE_UNIT;
+
+  for (guint attempt = 0; attempt < RATE_MAX_ATTEMPTS; attempt++)
+    {
+      gint64 now = g_get_real_time ();
+      gint64 level = capacity, updated_at = now, version = 0, elapsed;
+      gboolean stored = FALSE;
+
+      /* A bucket idle for a refill period is full, the same as none. */
+      if (now - self->buckets_pruned > RATE_REFILL_USEC)
+        {
+          if (!tandem_server_storage_prune_rate_buckets (self->storage, now - RATE_REFILL_USEC,
+                                                         &error))
+            break;
+          self->buckets_pruned = now;
+        }
+
+      if (!tandem_server_storage_get_rate_bucket (self->storage, key, &level, &updated_at,
+                                                  &version, &error) && error != NULL)
+        break;
+
+      /* per_minute requests flow in per minute; a clock that went back
+       * refills nothing. */
+      elapsed = CLAMP (now - updated_at, 0, RATE_REFILL_USEC);
+      level = MIN (capacity, level + elapsed * (gint64) per_minute * RATE_UNIT / RATE_REFILL_USEC);
+
+      if (level < RATE_UNIT)
+        {
+          gint64 missing = RATE_UNIT - level;
+          gint64 usec = missing * RATE_REFILL_USEC / ((gint64) per_minute * RATE_UNIT);
+
+          *retry_after = (guint) MAX (1, (usec + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
+          return FALSE;
+        }
+
+      if (!tandem_server_storage_put_rate_bucket (self->storage, key, version, level - RATE_UNIT,
+                                                  now, &stored, &error))
+        break;
+      if (stored)
+        return TRUE;
+      /* Another request (of this or another process) took from the bucket
+       * between our read and write: read it again. */
+    }
+
+  if (error != NULL)
+    g_message ("rate limit not checked: %s", error->message);
+  else
+    g_message ("rate limit not checked: the bucket kept changing under %u attempts",
+               RATE_MAX_ATTEMPTS);
+  return TRUE;
 }
 
 /* Records */

@@ -57,6 +57,16 @@ gboolean  tandem_service_authenticate   (TandemService      *self,
                                          gint64             *user_id,
                                          GError            **error);
 
+/* Takes one request from @token's rate limit of @per_minute requests per
+ * minute (bursts up to @per_minute), shared by every server process on the
+ * same storage. FALSE when the limit is reached, with @retry_after in
+ * seconds. A storage failure lets the request through (and is logged): the
+ * request itself then meets the failure and answers it. */
+gboolean  tandem_service_take_request   (TandemService      *self,
+                                         const char         *token,
+                                         guint               per_minute,
+                                         guint              *retry_after);
+
 /* POST /v1/sync/push with the parsed body. */
 void      tandem_service_push           (TandemService      *self,
                                          gint64              user_id,

@@ -438,6 +438,28 @@ storage_put_idempotency (TandemServerStorage *storage,
   return TRUE;
 }
 
+/* Every claim succeeds: no key is ever in flight in another transaction
+ * when this runs. The transaction began with BEGIN IMMEDIATE, which holds
+ * the database's one write lock from the start; any other transaction that
+ * could have read or written the same key (in this process or in another
+ * one on the same file) has therefore already committed or rolled back,
+ * and its idempotency record, if any, is there to be read. Inside the
+ * process nothing else runs meanwhile either: requests are served one at a
+ * time on the main loop, and a request's transaction, from BEGIN to
+ * COMMIT, never returns to the loop. */
+static gboolean
+storage_claim_keys (TandemServerStorage *storage,
+                    gint64               user_id,
+                    const char *const   *keys,
+                    guint                n_keys,
+                    gboolean            *claimed,
+                    GError             **error)
+{
+  for (guint i = 0; i < n_keys; i++)
+    claimed[i] = TRUE;
+  return TRUE;
+}
+
 /* Records */
 
 #define RECORD_COLUMNS "id, entity, rev, seq, deleted, updated_at, deleted_at, body, field_revs"
@@ -748,6 +770,87 @@ failed:
   return FALSE;
 }
 
+/* Rate limits. SQLite serves from one process, so its buckets live in a
+ * TEMP table of this connection: shared by every request of the process,
+ * and never written to disk (a request must not cost an fsync for its
+ * rate limit). */
+
+static gboolean
+storage_get_rate_bucket (TandemServerStorage *storage,
+                         const char          *key,
+                         gint64              *level,
+                         gint64              *updated_at,
+                         gint64              *version,
+                         GError             **error)
+{
+  TandemSqliteStorage *self = (TandemSqliteStorage *) storage;
+  sqlite3_stmt *stmt;
+  int rc;
+
+  if (!(stmt = prepare (self, "SELECT level, updated_at, version FROM temp.rate_buckets "
+                              "WHERE key = ?", error)))
+    return FALSE;
+  bind_text (stmt, 1, key);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    {
+      *level = sqlite3_column_int64 (stmt, 0);
+      *updated_at = sqlite3_column_int64 (stmt, 1);
+      *version = sqlite3_column_int64 (stmt, 2);
+    }
+  sqlite3_reset (stmt);
+  if (rc == SQLITE_ROW)
+    return TRUE;
+  if (rc != SQLITE_DONE)
+    return set_error (self, rc, "read a rate limit", error);
+  return FALSE;
+}
+
+static gboolean
+storage_put_rate_bucket (TandemServerStorage *storage,
+                         const char          *key,
+                         gint64               seen_version,
+                         gint64               level,
+                         gint64               updated_at,
+                         gboolean            *stored,
+                         GError             **error)
+{
+  TandemSqliteStorage *self = (TandemSqliteStorage *) storage;
+  sqlite3_stmt *stmt;
+
+  if (seen_version == 0)
+    stmt = prepare (self, "INSERT INTO temp.rate_buckets (key, level, updated_at, version) "
+                          "VALUES (?1, ?2, ?3, 1) ON CONFLICT (key) DO NOTHING", error);
+  else
+    stmt = prepare (self, "UPDATE temp.rate_buckets SET level = ?2, updated_at = ?3, "
+                          "version = version + 1 WHERE key = ?1 AND version = ?4", error);
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, key);
+  sqlite3_bind_int64 (stmt, 2, level);
+  sqlite3_bind_int64 (stmt, 3, updated_at);
+  if (seen_version != 0)
+    sqlite3_bind_int64 (stmt, 4, seen_version);
+  if (!step_done (self, stmt, "store a rate limit", error))
+    return FALSE;
+  *stored = sqlite3_changes (self->db) == 1;
+  return TRUE;
+}
+
+static gboolean
+storage_prune_rate_buckets (TandemServerStorage *storage,
+                            gint64               before,
+                            GError             **error)
+{
+  TandemSqliteStorage *self = (TandemSqliteStorage *) storage;
+  sqlite3_stmt *stmt;
+
+  if (!(stmt = prepare (self, "DELETE FROM temp.rate_buckets WHERE updated_at < ?", error)))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, before);
+  return step_done (self, stmt, "prune rate limits", error);
+}
+
 static void
 storage_iface_init (TandemServerStorageInterface *iface)
 {
@@ -762,6 +865,7 @@ storage_iface_init (TandemServerStorageInterface *iface)
   iface->lookup_token = storage_lookup_token;
   iface->get_idempotency = storage_get_idempotency;
   iface->put_idempotency = storage_put_idempotency;
+  iface->claim_keys = storage_claim_keys;
   iface->get_record = storage_get_record;
   iface->put_record = storage_put_record;
   iface->count_tasks_in_list = storage_count_tasks_in_list;
@@ -770,6 +874,9 @@ storage_iface_init (TandemServerStorageInterface *iface)
   iface->add_history = storage_add_history;
   iface->list_history = storage_list_history;
   iface->purge = storage_purge;
+  iface->get_rate_bucket = storage_get_rate_bucket;
+  iface->put_rate_bucket = storage_put_rate_bucket;
+  iface->prune_rate_buckets = storage_prune_rate_buckets;
 }
 
 /* Opening */
@@ -864,6 +971,15 @@ tandem_sqlite_storage_open (const char *data_dir,
         }
       version++;
     }
+
+  if (!exec (self, "CREATE TEMP TABLE rate_buckets ("
+                   "  key        TEXT PRIMARY KEY,"
+                   "  level      INTEGER NOT NULL,"
+                   "  updated_at INTEGER NOT NULL,"
+                   "  version    INTEGER NOT NULL"
+                   ") WITHOUT ROWID",
+             "prepare rate limits", error))
+    return NULL;
 
   return (TandemServerStorage *) g_steal_pointer (&self);
 }
