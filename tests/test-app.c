@@ -9,6 +9,7 @@
 #include "server-fixture.h"
 #include "tandem-account.h"
 #include "tandem-application.h"
+#include "tandem-merge-dialog.h"
 #include "tandem-task-details-private.h"
 #include "tandem-window-private.h"
 
@@ -245,6 +246,176 @@ test_conflict_needs_review (void)
   gtk_test_accessible_assert_property (row, GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, review);
   /* Nothing was dropped: this device's title is still what it shows. */
   g_assert_cmpstr (tandem_task_object_get_title (task), ==, "Write the report today");
+}
+
+/* Widget lookup, for the clicks a user would make */
+
+static GtkWidget *
+find_button (GtkWidget  *root,
+             const char *label)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      if (GTK_IS_BUTTON (child) && gtk_widget_get_visible (child) &&
+          g_strcmp0 (gtk_button_get_label (GTK_BUTTON (child)), label) == 0)
+        return child;
+      if (GTK_IS_CHECK_BUTTON (child) &&
+          g_strcmp0 (gtk_check_button_get_label (GTK_CHECK_BUTTON (child)), label) == 0)
+        return child;
+      if ((found = find_button (child, label)) != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static GtkWidget *
+find_label (GtkWidget  *root,
+            const char *text)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      /* Only values shown in the dialog's body, not its title. */
+      if (GTK_IS_LABEL (child) && g_strcmp0 (gtk_label_get_text (GTK_LABEL (child)), text) == 0 &&
+          gtk_widget_get_ancestor (child, GTK_TYPE_GRID) != NULL)
+        return child;
+      if ((found = find_label (child, text)) != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* The column of the grid that @widget (or the frame around it) sits in. */
+static int
+grid_column (GtkWidget *widget,
+             GtkWidget **grid_out)
+{
+  GtkWidget *cell = widget;
+  int column = -1;
+
+  while (cell != NULL && !GTK_IS_GRID (gtk_widget_get_parent (cell)))
+    cell = gtk_widget_get_parent (cell);
+  g_assert_nonnull (cell);
+  gtk_grid_query_child (GTK_GRID (gtk_widget_get_parent (cell)), cell, &column, NULL, NULL, NULL);
+  *grid_out = gtk_widget_get_parent (cell);
+  return column;
+}
+
+static TandemMergeDialog *
+find_merge_dialog (void)
+{
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (session.app)); l != NULL;
+       l = l->next)
+    if (TANDEM_IS_MERGE_DIALOG (l->data))
+      return l->data;
+  return NULL;
+}
+
+static gboolean
+merge_dialog_shown (gpointer data)
+{
+  TandemMergeDialog *dialog = find_merge_dialog ();
+
+  return dialog != NULL && gtk_widget_get_mapped (GTK_WIDGET (dialog));
+}
+
+static gboolean
+merge_dialog_gone (gpointer data)
+{
+  return find_merge_dialog () == NULL;
+}
+
+static void
+test_merge_dialog_resolves (void)
+{
+  TandemTaskListModel *model = _tandem_window_get_model (session.window);
+  const char *here = "Write the report today";
+  const char *there = "Write the final report";
+  g_autoptr(TandemStore) other = NULL;
+  g_autoptr(TandemTask) mine = NULL;
+  g_autoptr(TandemTask) theirs = NULL;
+  g_autoptr(GError) error = NULL;
+  TandemMergeDialog *dialog;
+  TandemTaskObject *task;
+  TandemSyncStatus status;
+  TandemTaskRow *row;
+  GtkWidget *review, *local, *remote, *keep_mine, *grid_local, *grid_remote;
+
+  /* The chip on the row is what the user presses. */
+  row = wait_for_row (session.task_id);
+  review = find_button (GTK_WIDGET (row), "Needs review");
+  g_assert_nonnull (review);
+  g_assert_true (gtk_widget_activate (review));
+  wait_until (merge_dialog_shown, NULL, "the merge dialog");
+  dialog = find_merge_dialog ();
+  g_assert_cmpstr (tandem_merge_dialog_get_task_id (dialog), ==, session.task_id);
+  g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (dialog)) ==
+                 GTK_WINDOW (session.window));
+
+  /* Both titles, side by side: this device on the left, the other right. */
+  local = find_label (GTK_WIDGET (dialog), here);
+  remote = find_label (GTK_WIDGET (dialog), there);
+  g_assert_nonnull (local);
+  g_assert_nonnull (remote);
+  g_assert_cmpint (grid_column (local, &grid_local), ==, 0);
+  g_assert_cmpint (grid_column (remote, &grid_remote), ==, 1);
+  g_assert_true (grid_local == grid_remote);
+  g_assert_nonnull (find_label (grid_local, "This Device"));
+  g_assert_nonnull (find_label (grid_local, "Other Device"));
+
+  /* Nothing changes until the user has chosen and confirmed. */
+  gtk_widget_activate_action (GTK_WIDGET (dialog), "merge.resolve", NULL);
+  settle ();
+  g_assert_true (find_merge_dialog () == dialog);
+  g_assert_cmpint (tandem_task_object_get_sync_status (
+                     tandem_task_list_model_find (model, session.task_id, NULL)),
+                   ==, TANDEM_SYNC_NEEDS_REVIEW);
+
+  /* This device's title wins: it has to travel to the other device. */
+  keep_mine = find_button (GTK_WIDGET (dialog), "_Keep this device's version");
+  g_assert_nonnull (keep_mine);
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (keep_mine), TRUE);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "merge.resolve", NULL));
+
+  /* One op through the engine: before the sync it started has run, the
+   * row is Pending (or already Syncing) with the chosen title... */
+  task = tandem_task_list_model_find (model, session.task_id, NULL);
+  g_assert_nonnull (task);
+  g_assert_cmpstr (tandem_task_object_get_title (task), ==, here);
+  status = tandem_task_object_get_sync_status (task);
+  g_assert_true (status == TANDEM_SYNC_PENDING || status == TANDEM_SYNC_SYNCING);
+  g_assert_null (tandem_store_get_conflict (session.store, session.task_id, NULL));
+  wait_until (merge_dialog_gone, NULL, "the merge dialog to close");
+
+  /* ...and is synced once the server has it. */
+  sync_now ();
+  task = tandem_task_list_model_find (model, session.task_id, NULL);
+  g_assert_cmpint (tandem_task_object_get_sync_status (task), ==, TANDEM_SYNC_SYNCED);
+  row = wait_for_row (session.task_id);
+  g_assert_null (tandem_task_row_get_chip_label (row));
+
+  /* Both devices end equal. */
+  cli (session.other_db_path, "sync", NULL);
+  other = tandem_store_open (session.other_db_path, &error);
+  g_assert_no_error (error);
+  mine = tandem_store_get_task (session.store, session.task_id, &error);
+  g_assert_no_error (error);
+  theirs = tandem_store_get_task (other, session.task_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (mine->title, ==, here);
+  g_assert_cmpstr (theirs->title, ==, mine->title);
+  g_assert_cmpstr (theirs->notes, ==, mine->notes);
+  g_assert_cmpint (theirs->rev, ==, mine->rev);
+  g_assert_cmpint (theirs->done, ==, mine->done);
+  g_assert_cmpstr (theirs->due, ==, mine->due);
+  g_assert_cmpint (theirs->priority, ==, mine->priority);
+  g_assert_cmpint (theirs->sync_status, ==, TANDEM_SYNC_SYNCED);
+  g_assert_cmpint (mine->sync_status, ==, TANDEM_SYNC_SYNCED);
 }
 
 static void
@@ -525,6 +696,7 @@ main (int   argc,
   g_test_add_func ("/app/add-task-is-pending", test_add_task_is_pending);
   g_test_add_func ("/app/sync-clears-chip", test_sync_clears_chip);
   g_test_add_func ("/app/conflict-needs-review", test_conflict_needs_review);
+  g_test_add_func ("/app/merge-dialog-resolves", test_merge_dialog_resolves);
   g_test_add_func ("/app/delete-and-undo", test_delete_and_undo);
   g_test_add_func ("/app/search", test_search);
   g_test_add_func ("/app/history-from-other-device", test_history_from_other_device);

@@ -268,10 +268,15 @@ main (int   argc,
   /* The second device renames the report while this one edits it too. */
   cli (other_db, "account", "--server", server->url, "--token", token, NULL);
   cli (other_db, "sync", NULL);
-  cli (other_db, "edit", report, "--title", "Write the Q3 report", NULL);
+  cli (other_db, "edit", report, "--title", "Write the Q3 report", "--notes",
+       "Numbers are in the shared folder.\nAsk Dana for the Q3 chart by Friday.", NULL);
   cli (other_db, "sync", NULL);
   set (report, "title",
        json_node_init_string (json_node_alloc (), "Write the quarterly report for Dana"));
+  set (report, "notes",
+       json_node_init_string (json_node_alloc (),
+                              "Numbers are in the shared folder.\n"
+                              "Ask Dana for the Q3 chart and last year's totals."));
   sync_with_server ();
 
   /* Two tasks just added, not synced yet. */

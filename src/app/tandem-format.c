@@ -198,7 +198,8 @@ tandem_sync_status_chip (TandemSyncStatus status)
     case TANDEM_SYNC_SYNCING:
       return _("Syncing");
     case TANDEM_SYNC_ERROR:
-      return _("Can't sync");
+      /* Translators: a chip on a task whose change the server refused */
+      return C_("sync state", "Error");
     case TANDEM_SYNC_NEEDS_REVIEW:
       return _("Needs review");
     case TANDEM_SYNC_SYNCED:

@@ -363,6 +363,14 @@ gboolean
 tandem_task_list_model_refresh (TandemTaskListModel *self,
                                 GError             **error)
 {
+  return tandem_task_list_model_refresh_with (self, NULL, error);
+}
+
+gboolean
+tandem_task_list_model_refresh_with (TandemTaskListModel *self,
+                                     GPtrArray           *live_tasks,
+                                     GError             **error)
+{
   g_autoptr(GPtrArray) tasks = NULL;
   g_autoptr(GPtrArray) lists = NULL;
   g_autoptr(GHashTable) live_lists = g_hash_table_new (g_str_hash, g_str_equal);
@@ -374,11 +382,12 @@ tandem_task_list_model_refresh (TandemTaskListModel *self,
 
   g_return_val_if_fail (TANDEM_IS_TASK_LIST_MODEL (self), FALSE);
 
-  tasks = tandem_store_list_tasks (self->store,
-                                   self->filter == TANDEM_TASK_FILTER_TRASH
-                                     ? TANDEM_TASK_QUERY_DELETED
-                                     : TANDEM_TASK_QUERY_LIVE,
-                                   error);
+  if (self->filter == TANDEM_TASK_FILTER_TRASH)
+    tasks = tandem_store_list_tasks (self->store, TANDEM_TASK_QUERY_DELETED, error);
+  else if (live_tasks != NULL)
+    tasks = g_ptr_array_ref (live_tasks);
+  else
+    tasks = tandem_store_list_tasks (self->store, TANDEM_TASK_QUERY_LIVE, error);
   if (tasks == NULL || !(lists = tandem_store_list_lists (self->store, error)) ||
       !(errors = collect_sync_errors (self->store, tasks, error)))
     return FALSE;

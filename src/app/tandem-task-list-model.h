@@ -43,6 +43,12 @@ gboolean             tandem_task_list_model_get_reorderable (TandemTaskListModel
 
 gboolean             tandem_task_list_model_refresh       (TandemTaskListModel *self,
                                                            GError             **error);
+/* The same with the live tasks already read from the store (as
+ * tandem_store_list_tasks() gives them), so that one read serves the model
+ * and the sidebar; the Trash reads its own. */
+gboolean             tandem_task_list_model_refresh_with  (TandemTaskListModel *self,
+                                                           GPtrArray           *live_tasks,
+                                                           GError             **error);
 /* The object of @id if shown, and its position. */
 TandemTaskObject    *tandem_task_list_model_find          (TandemTaskListModel *self,
                                                            const char          *id,

@@ -149,7 +149,7 @@ update (TandemTaskRow *self)
   gtk_widget_set_visible (self->due_box, due != NULL);
   gtk_label_set_label (self->due_label, due ? due : "");
   gtk_image_set_from_icon_name (self->due_image,
-                                overdue ? "task-past-due-symbolic" : "task-due-symbolic");
+                                overdue ? "task-past-due-symbolic" : "x-office-calendar-symbolic");
   gtk_widget_set_tooltip_text (self->due_box, overdue ? _("Overdue") : _("Due"));
   set_css_class (self->due_box, "overdue", overdue);
   set_css_class (self->due_box, "error", overdue);

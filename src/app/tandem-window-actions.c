@@ -383,6 +383,7 @@ review_task_action (GtkWidget  *widget,
   dialog = tandem_merge_dialog_new (GTK_WINDOW (self), self->store, self->engine, task_id);
   if (dialog == NULL)
     return;
+  gtk_window_set_application (dialog, gtk_window_get_application (GTK_WINDOW (self)));
   /* Whatever the user chose there shows here once the dialog is gone. */
   g_signal_connect_object (dialog, "destroy", G_CALLBACK (_tandem_window_local_change), self,
                            G_CONNECT_SWAPPED);

@@ -26,6 +26,7 @@ struct _TandemWindow
   guint                 state_refresh_id;
   gboolean              show_completed;
   gboolean              selecting_sidebar;
+  gboolean              activated_before;
 
   /* template */
   AdwToastOverlay      *toast_overlay;

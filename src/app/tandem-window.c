@@ -203,11 +203,12 @@ add_sidebar_row (TandemWindow     *self,
   return row;
 }
 
+/* @tasks: the live tasks, as tandem_store_list_tasks() gives them. */
 static void
-refresh_sidebar (TandemWindow *self)
+refresh_sidebar (TandemWindow *self,
+                 GPtrArray    *tasks)
 {
   g_autoptr(GPtrArray) lists = NULL;
-  g_autoptr(GPtrArray) tasks = NULL;
   g_autoptr(GHashTable) live_lists = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GError) error = NULL;
   g_autofree char *today = tandem_today ();
@@ -218,8 +219,7 @@ refresh_sidebar (TandemWindow *self)
   guint inbox = 0, due = 0;
   int n_rows = 0;
 
-  if (!(lists = tandem_store_list_lists (self->store, &error)) ||
-      !(tasks = tandem_store_list_tasks (self->store, TANDEM_TASK_QUERY_LIVE, &error)))
+  if (!(lists = tandem_store_list_lists (self->store, &error)))
     {
       _tandem_window_show_error (self, _("Couldn't read your lists"), error);
       return;
@@ -231,7 +231,8 @@ refresh_sidebar (TandemWindow *self)
     {
       add_sidebar_row (self, TANDEM_TASK_FILTER_INBOX, NULL, "tandem-inbox-symbolic", _("Inbox"),
                        -1);
-      add_sidebar_row (self, TANDEM_TASK_FILTER_TODAY, NULL, "task-due-symbolic", _("Today"), -1);
+      add_sidebar_row (self, TANDEM_TASK_FILTER_TODAY, NULL, "x-office-calendar-symbolic",
+                       _("Today"), -1);
       add_sidebar_row (self, TANDEM_TASK_FILTER_TRASH, NULL, "user-trash-symbolic", _("Trash"), -1);
     }
 
@@ -341,7 +342,7 @@ update_content (TandemWindow *self)
     }
   else if (filter == TANDEM_TASK_FILTER_TODAY)
     {
-      adw_status_page_set_icon_name (self->empty_page, "task-due-symbolic");
+      adw_status_page_set_icon_name (self->empty_page, "x-office-calendar-symbolic");
       adw_status_page_set_title (self->empty_page, _("Nothing Due Today"));
       adw_status_page_set_description (self->empty_page,
                                        _("Tasks due today or earlier show up here."));
@@ -424,6 +425,7 @@ tandem_window_refresh (TandemWindow *self)
 {
   TandemTaskObject *selected;
   g_autofree char *selected_id = NULL;
+  g_autoptr(GPtrArray) tasks = NULL;
   g_autoptr(GError) error = NULL;
 
   g_return_if_fail (TANDEM_IS_WINDOW (self));
@@ -433,9 +435,13 @@ tandem_window_refresh (TandemWindow *self)
   selected = _tandem_window_get_selected (self);
   selected_id = selected ? g_strdup (tandem_task_object_get_id (selected)) : NULL;
 
-  if (!tandem_task_list_model_refresh (self->model, &error))
+  /* One read of the store serves the tasks shown and the sidebar's counts:
+   * with a large database, each read is what the user waits for. */
+  if (!(tasks = tandem_store_list_tasks (self->store, TANDEM_TASK_QUERY_LIVE, &error)) ||
+      !tandem_task_list_model_refresh_with (self->model, tasks, &error))
     _tandem_window_show_error (self, _("Couldn't read your tasks"), error);
-  refresh_sidebar (self);
+  if (tasks != NULL)
+    refresh_sidebar (self, tasks);
 
   /* The selected task keeps its selection when it moved. */
   if (selected_id != NULL && _tandem_window_get_selected (self) == NULL)
@@ -725,8 +731,11 @@ is_active_cb (TandemWindow *self)
 {
   if (!gtk_window_is_active (GTK_WINDOW (self)))
     return;
-  /* Back from the terminal: show what tandem-cli did meanwhile. */
-  tandem_window_refresh (self);
+  /* Back from the terminal: show what tandem-cli did meanwhile. The first
+   * time, as the window opens, it shows what it has just read. */
+  if (self->activated_before)
+    tandem_window_refresh (self);
+  self->activated_before = TRUE;
   if (!g_settings_get_boolean (self->settings, "sync-on-focus"))
     return;
   g_clear_handle_id (&self->focus_sync_id, g_source_remove);
@@ -810,10 +819,11 @@ tandem_window_constructed (GObject *object)
   self->clock_id = g_timeout_add_seconds (CLOCK_SECONDS, clock_cb, self);
 
   _tandem_window_actions_init (self);
-  refresh_sidebar (self);
+  /* The Inbox first, as the model starts on it; another list the user left
+   * open reads its tasks once more. */
+  tandem_window_refresh (self);
   selected_list = g_settings_get_string (self->settings, "selected-list");
   _tandem_window_select_sidebar (self, selected_list);
-  tandem_window_refresh (self);
   update_sync_status (self);
 
   if (DEVELOPMENT_BUILD)
