@@ -8,16 +8,134 @@
 #include "tandem-sync-engine.h"
 
 /* The sync engine as the app runs it, in this process against the real
- * server behind the fault proxy: debounced edits, backoff, Retry-After,
- * the pause after a refused token. */
+ * server behind the fault proxy: debounced edits, the network coming and
+ * going, the periodic timer, backoff, Retry-After, the pause after a
+ * refused token, and the signals and properties the UI binds. */
+
+/* A GNetworkMonitor whose availability the test flips, so "network-changed"
+ * comes when the test says and never from the machine's real network. */
+#define TEST_TYPE_NETWORK_MONITOR (test_network_monitor_get_type ())
+G_DECLARE_FINAL_TYPE (TestNetworkMonitor, test_network_monitor, TEST, NETWORK_MONITOR, GObject)
+
+struct _TestNetworkMonitor
+{
+  GObject  parent_instance;
+  gboolean available;
+};
+
+enum {
+  MONITOR_PROP_0,
+  MONITOR_PROP_NETWORK_AVAILABLE,
+  MONITOR_PROP_NETWORK_METERED,
+  MONITOR_PROP_CONNECTIVITY,
+};
+
+static gboolean
+test_network_monitor_can_reach (GNetworkMonitor     *monitor,
+                                GSocketConnectable  *connectable,
+                                GCancellable        *cancellable,
+                                GError             **error)
+{
+  if (!TEST_NETWORK_MONITOR (monitor)->available)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE,
+                           "Network unreachable");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+test_network_monitor_iface_init (GNetworkMonitorInterface *iface)
+{
+  iface->can_reach = test_network_monitor_can_reach;
+}
+
+static gboolean
+test_network_monitor_initable_init (GInitable     *initable,
+                                    GCancellable  *cancellable,
+                                    GError       **error)
+{
+  return TRUE;
+}
+
+static void
+test_network_monitor_initable_iface_init (GInitableIface *iface)
+{
+  iface->init = test_network_monitor_initable_init;
+}
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestNetworkMonitor, test_network_monitor, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE,
+                                                      test_network_monitor_initable_iface_init)
+                               G_IMPLEMENT_INTERFACE (G_TYPE_NETWORK_MONITOR,
+                                                      test_network_monitor_iface_init))
+
+static void
+test_network_monitor_get_property (GObject    *object,
+                                   guint       prop_id,
+                                   GValue     *value,
+                                   GParamSpec *pspec)
+{
+  TestNetworkMonitor *self = TEST_NETWORK_MONITOR (object);
+
+  switch (prop_id)
+    {
+    case MONITOR_PROP_NETWORK_AVAILABLE:
+      g_value_set_boolean (value, self->available);
+      break;
+    case MONITOR_PROP_NETWORK_METERED:
+      g_value_set_boolean (value, FALSE);
+      break;
+    case MONITOR_PROP_CONNECTIVITY:
+      g_value_set_enum (value, self->available ? G_NETWORK_CONNECTIVITY_FULL
+                                               : G_NETWORK_CONNECTIVITY_LOCAL);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+test_network_monitor_class_init (TestNetworkMonitorClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->get_property = test_network_monitor_get_property;
+  g_object_class_override_property (object_class, MONITOR_PROP_NETWORK_AVAILABLE,
+                                    "network-available");
+  g_object_class_override_property (object_class, MONITOR_PROP_NETWORK_METERED,
+                                    "network-metered");
+  g_object_class_override_property (object_class, MONITOR_PROP_CONNECTIVITY, "connectivity");
+}
+
+static void
+test_network_monitor_init (TestNetworkMonitor *self)
+{
+  self->available = TRUE;
+}
+
+/* What GNetworkMonitorNetlink does when the routes change. */
+static void
+test_network_monitor_set_available (TestNetworkMonitor *self,
+                                    gboolean            available)
+{
+  self->available = available;
+  g_object_notify (G_OBJECT (self), "network-available");
+  g_object_notify (G_OBJECT (self), "connectivity");
+  g_signal_emit_by_name (self, "network-changed", available);
+}
 
 typedef struct
 {
-  TestServer       *server;
-  TestProxy        *proxy;
-  char             *dir;
-  TandemStore      *store;
-  TandemSyncEngine *engine;
+  TestServer         *server;
+  TestProxy          *proxy;
+  char               *dir;
+  char               *token;
+  TestNetworkMonitor *monitor;
+  TandemStore        *store;
+  TandemSyncEngine   *engine;
+  GPtrArray          *statuses;   /* "TASK-ID status" of each task-status-changed */
 } Fixture;
 
 static void
@@ -25,20 +143,22 @@ fixture_setup (Fixture       *f,
                gconstpointer  data)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *token = NULL;
   g_autofree char *path = NULL;
 
   g_setenv ("TANDEM_NO_KEYRING", "1", TRUE);
   f->server = test_server_start (NULL, NULL);
   f->proxy = test_proxy_start (f->server->url);
-  token = test_server_token (f->server, "me");
+  f->token = test_server_token (f->server, "me");
   f->dir = g_dir_make_tmp ("tandem-engine-XXXXXX", NULL);
   path = g_build_filename (f->dir, "device.db", NULL);
   f->store = tandem_store_open (path, &error);
   g_assert_no_error (error);
-  g_assert_true (tandem_account_save (f->store, f->proxy->url, token, NULL, &error));
+  g_assert_true (tandem_account_save (f->store, f->proxy->url, f->token, NULL, &error));
   g_assert_no_error (error);
-  f->engine = tandem_sync_engine_new (f->store);
+  f->monitor = g_object_new (TEST_TYPE_NETWORK_MONITOR, NULL);
+  f->engine = tandem_sync_engine_new_with_network_monitor (f->store,
+                                                           G_NETWORK_MONITOR (f->monitor));
+  f->statuses = g_ptr_array_new_with_free_func (g_free);
 }
 
 static void
@@ -50,7 +170,10 @@ fixture_teardown (Fixture       *f,
 
   tandem_sync_engine_stop (f->engine);
   g_clear_object (&f->engine);
+  g_clear_object (&f->monitor);
   g_clear_object (&f->store);
+  g_clear_pointer (&f->statuses, g_ptr_array_unref);
+  g_free (f->token);
   while (dir && (name = g_dir_read_name (dir)))
     {
       g_autofree char *path = g_build_filename (f->dir, name, NULL);
@@ -105,9 +228,10 @@ paused (Fixture *f)
   return tandem_sync_engine_get_state (f->engine) == TANDEM_SYNC_STATE_PAUSED_AUTH;
 }
 
-static void
-add_task (Fixture    *f,
-          const char *title)
+/* Creates a task as the user would and returns its id. */
+static char *
+create_task (TandemStore *store,
+             const char  *title)
 {
   g_autoptr(TandemTask) draft = tandem_task_new ();
   g_autoptr(TandemTask) task = NULL;
@@ -115,9 +239,127 @@ add_task (Fixture    *f,
 
   g_free (draft->title);
   draft->title = g_strdup (title);
-  task = tandem_store_create_task (f->store, draft, &error);
+  task = tandem_store_create_task (store, draft, &error);
   g_assert_no_error (error);
+  return g_strdup (task->id);
+}
+
+static void
+add_task (Fixture    *f,
+          const char *title)
+{
+  g_autofree char *id = create_task (f->store, title);
+
   tandem_sync_engine_local_change (f->engine);
+}
+
+static TandemSyncStatus
+status_of (TandemStore *store,
+           const char  *id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TandemTask) task = tandem_store_get_task (store, id, &error);
+
+  g_assert_no_error (error);
+  return task->sync_status;
+}
+
+static void
+got_result (GObject      *source,
+            GAsyncResult *result,
+            gpointer      data)
+{
+  *(GAsyncResult **) data = g_object_ref (result);
+}
+
+/* One explicit attempt, run to its end. */
+static TandemSyncOutcome
+sync_once (TandemSyncEngine *engine)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  TandemSyncOutcome outcome;
+
+  tandem_sync_engine_sync_async (engine, NULL, got_result, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  outcome = tandem_sync_engine_sync_finish (engine, result, &error);
+  g_assert_no_error (error);
+  return outcome;
+}
+
+/* Another device of the same user, talking to the server directly. */
+static TandemStore *
+open_other_device (Fixture    *f,
+                   const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename (f->dir, name, NULL);
+  g_autoptr(TandemStore) store = tandem_store_open (path, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (tandem_account_save (store, f->server->url, f->token, NULL, &error));
+  g_assert_no_error (error);
+  return g_steal_pointer (&store);
+}
+
+static void
+record_status (TandemSyncEngine *engine,
+               const char       *task_id,
+               int               status,
+               Fixture          *f)
+{
+  g_ptr_array_add (f->statuses, g_strdup_printf ("%s %s", task_id,
+                                                 tandem_sync_status_to_string (status)));
+}
+
+/* The task-status-changed seen so far, as "ID status, ID status". */
+static char *
+statuses_seen (Fixture *f)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  for (guint i = 0; i < f->statuses->len; i++)
+    g_string_append_printf (text, "%s%s", i > 0 ? ", " : "",
+                            (const char *) g_ptr_array_index (f->statuses, i));
+  g_ptr_array_set_size (f->statuses, 0);
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+/* "METHOD /path" of each request the proxy has answered, oldest first. */
+static GPtrArray *
+proxy_requests (Fixture *f)
+{
+  TestServer proxy = { .url = f->proxy->url };
+  g_autoptr(TestResponse) response = test_request (f->proxy->session, &proxy, "GET",
+                                                   "/__fault/requests", NULL, NULL, NULL);
+  GPtrArray *requests = g_ptr_array_new_with_free_func (g_free);
+  JsonArray *array;
+
+  g_assert_cmpuint (response->status, ==, 200);
+  array = json_node_get_array (response->json);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (array, i);
+
+      g_ptr_array_add (requests, g_strdup_printf ("%s %s",
+                                                  json_object_get_string_member (entry, "method"),
+                                                  json_object_get_string_member (entry, "path")));
+    }
+  return requests;
+}
+
+static gboolean
+synced_once (Fixture *f)
+{
+  return tandem_sync_engine_get_last_synced (f->engine) > 0 &&
+         tandem_sync_engine_get_state (f->engine) == TANDEM_SYNC_STATE_IDLE;
+}
+
+static gboolean
+offline (Fixture *f)
+{
+  return tandem_sync_engine_get_state (f->engine) == TANDEM_SYNC_STATE_OFFLINE;
 }
 
 static gint64
@@ -223,6 +465,267 @@ test_refused_token_pauses (Fixture       *f,
 }
 
 static void
+test_network_back_checks_health_first (Fixture       *f,
+                                       gconstpointer  data)
+{
+  g_autoptr(GPtrArray) before = NULL;
+  g_autoptr(GPtrArray) after = NULL;
+  g_autofree char *id = NULL;
+  gint64 seen;
+
+  tandem_sync_engine_start (f->engine, 3600);
+  g_assert_true (wait_for (f, synced_once, 10));
+
+  /* The network goes: offline at once, and nothing is sent, not even for
+   * an edit whose debounce runs out meanwhile. */
+  test_network_monitor_set_available (f->monitor, FALSE);
+  g_assert_cmpint (tandem_sync_engine_get_state (f->engine), ==, TANDEM_SYNC_STATE_OFFLINE);
+  seen = test_proxy_count (f->proxy, NULL, "requests");
+  id = create_task (f->store, "Written on the train");
+  tandem_sync_engine_local_change (f->engine);
+  g_assert_false (wait_for (f, outbox_empty, 2.5));
+  g_assert_true (offline (f));
+  g_assert_cmpint (test_proxy_count (f->proxy, NULL, "requests"), ==, seen);
+  g_assert_cmpint (status_of (f->store, id), ==, TANDEM_SYNC_PENDING);
+
+  /* It comes back: first a health check, then the push. */
+  before = proxy_requests (f);
+  test_network_monitor_set_available (f->monitor, TRUE);
+  g_assert_true (wait_for (f, outbox_empty, 10));
+  g_assert_cmpint (status_of (f->store, id), ==, TANDEM_SYNC_SYNCED);
+  after = proxy_requests (f);
+  g_assert_cmpuint (after->len, >=, before->len + 2);
+  g_assert_cmpstr (g_ptr_array_index (after, before->len), ==, "GET /v1/health");
+  g_assert_cmpstr (g_ptr_array_index (after, before->len + 1), ==, "POST /v1/sync/push");
+}
+
+static void
+test_no_push_when_health_fails (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autoptr(GPtrArray) before = NULL;
+  g_autoptr(GPtrArray) after = NULL;
+
+  tandem_sync_engine_start (f->engine, 3600);
+  g_assert_true (wait_for (f, synced_once, 10));
+  test_network_monitor_set_available (f->monitor, FALSE);
+  add_task (f, "Waiting for a server");
+
+  /* The network is back but the server is not: no push on its word
+   * alone, backoff instead, and the push once the server answers. */
+  before = proxy_requests (f);
+  test_proxy_inject (f->proxy, "{\"status\":503,\"path\":\"/v1/health\",\"count\":1}");
+  test_network_monitor_set_available (f->monitor, TRUE);
+  g_assert_true (wait_for (f, backing_off, 10));
+  after = proxy_requests (f);
+  g_assert_cmpuint (after->len, ==, before->len + 1);
+  g_assert_cmpstr (g_ptr_array_index (after, before->len), ==, "GET /v1/health");
+  g_assert_true (wait_for (f, outbox_empty, 10));
+}
+
+static gboolean
+other_task_arrived (Fixture *f)
+{
+  g_autoptr(GPtrArray) tasks = tandem_store_list_tasks (f->store, TANDEM_TASK_QUERY_LIVE, NULL);
+
+  return tasks != NULL && tasks->len == 1 &&
+         g_strcmp0 (((TandemTask *) g_ptr_array_index (tasks, 0))->title, "From the laptop") == 0;
+}
+
+static void
+test_periodic_timer_pulls (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(TandemStore) laptop = open_other_device (f, "laptop.db");
+  g_autoptr(TandemSyncEngine) laptop_engine = tandem_sync_engine_new (laptop);
+  g_autofree char *id = NULL;
+
+  tandem_sync_engine_start (f->engine, 1);
+  g_assert_true (wait_for (f, synced_once, 10));
+
+  /* Another device writes; nothing here edits, changes network or asks:
+   * only the timer can bring it. */
+  id = create_task (laptop, "From the laptop");
+  g_assert_cmpint (sync_once (laptop_engine), ==, TANDEM_SYNC_OUTCOME_DONE);
+  g_assert_true (wait_for (f, other_task_arrived, 10));
+  g_assert_cmpint (status_of (f->store, id), ==, TANDEM_SYNC_SYNCED);
+}
+
+static gboolean
+push_held_by_proxy (Fixture *f)
+{
+  return test_proxy_count (f->proxy, NULL, "delayed") >= 1;
+}
+
+static void
+test_rows_syncing_while_in_flight (Fixture       *f,
+                                   gconstpointer  data)
+{
+  g_autofree char *id = create_task (f->store, "On its way");
+  g_autofree char *expected = NULL;
+  g_autofree char *seen = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_signal_connect (f->engine, "task-status-changed", G_CALLBACK (record_status), f);
+  test_proxy_inject (f->proxy, "{\"delay_ms\":1500,\"path\":\"/v1/sync/push\",\"count\":1}");
+  tandem_sync_engine_sync_async (f->engine, NULL, got_result, &result);
+
+  /* The proxy holds the push: the row says so. */
+  g_assert_true (wait_for (f, push_held_by_proxy, 10));
+  g_assert_null (result);
+  g_assert_cmpint (tandem_sync_engine_get_state (f->engine), ==, TANDEM_SYNC_STATE_PUSHING);
+  g_assert_cmpint (status_of (f->store, id), ==, TANDEM_SYNC_SYNCING);
+
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (tandem_sync_engine_sync_finish (f->engine, result, &error), ==,
+                   TANDEM_SYNC_OUTCOME_DONE);
+  g_assert_no_error (error);
+  g_assert_cmpint (status_of (f->store, id), ==, TANDEM_SYNC_SYNCED);
+
+  expected = g_strdup_printf ("%s syncing, %s synced", id, id);
+  seen = statuses_seen (f);
+  g_assert_cmpstr (seen, ==, expected);
+}
+
+static void
+count_emission (gpointer  instance,
+                guint    *count)
+{
+  (*count)++;
+}
+
+static void
+test_task_status_signals (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(TandemStore) laptop = open_other_device (f, "laptop.db");
+  g_autoptr(TandemSyncEngine) laptop_engine = tandem_sync_engine_new (laptop);
+  g_autoptr(JsonObject) mine = json_object_new ();
+  g_autoptr(JsonObject) theirs = json_object_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *refused = NULL;
+  g_autofree char *shared = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *seen = NULL;
+  guint conflicts_changed = 0;
+
+  g_signal_connect (f->engine, "task-status-changed", G_CALLBACK (record_status), f);
+  g_signal_connect (f->engine, "conflicts-changed", G_CALLBACK (count_emission),
+                    &conflicts_changed);
+
+  /* Refused as invalid: error. */
+  refused = create_task (f->store, "Refused");
+  test_proxy_inject (f->proxy, "{\"status\":422,\"path\":\"/v1/sync/push\",\"count\":1}");
+  g_assert_cmpint (sync_once (f->engine), ==, TANDEM_SYNC_OUTCOME_PARKED);
+  g_assert_cmpint (status_of (f->store, refused), ==, TANDEM_SYNC_ERROR);
+  expected = g_strdup_printf ("%s syncing, %s error", refused, refused);
+  seen = statuses_seen (f);
+  g_assert_cmpstr (seen, ==, expected);
+  g_clear_pointer (&expected, g_free);
+  g_clear_pointer (&seen, g_free);
+
+  /* Nothing changes, nothing is announced (the parked op stays parked). */
+  g_assert_cmpint (sync_once (f->engine), ==, TANDEM_SYNC_OUTCOME_PARKED);
+  seen = statuses_seen (f);
+  g_assert_cmpstr (seen, ==, "");
+  g_clear_pointer (&seen, g_free);
+
+  /* Both devices retitle the same task: needs review here. */
+  shared = create_task (f->store, "Shared");
+  g_assert_cmpint (sync_once (f->engine), ==, TANDEM_SYNC_OUTCOME_PARKED);
+  g_assert_cmpint (sync_once (laptop_engine), ==, TANDEM_SYNC_OUTCOME_DONE);
+  json_object_set_string_member (theirs, "title", "Shared, says the laptop");
+  g_assert_true (tandem_store_update_task (laptop, shared, theirs, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (sync_once (laptop_engine), ==, TANDEM_SYNC_OUTCOME_DONE);
+  expected = g_strdup_printf ("%s syncing, %s synced", shared, shared);
+  seen = statuses_seen (f);
+  g_assert_cmpstr (seen, ==, expected);
+  g_clear_pointer (&expected, g_free);
+  g_clear_pointer (&seen, g_free);
+  json_object_set_string_member (mine, "title", "Shared, says the phone");
+  g_assert_true (tandem_store_update_task (f->store, shared, mine, &error));
+  g_assert_no_error (error);
+  conflicts_changed = 0;
+  g_assert_cmpint (sync_once (f->engine), ==, TANDEM_SYNC_OUTCOME_CONFLICTS);
+  g_assert_cmpint (status_of (f->store, shared), ==, TANDEM_SYNC_NEEDS_REVIEW);
+  g_assert_cmpuint (conflicts_changed, ==, 1);
+  expected = g_strdup_printf ("%s syncing, %s needs-review", shared, shared);
+  seen = statuses_seen (f);
+  g_assert_cmpstr (seen, ==, expected);
+}
+
+typedef struct
+{
+  TandemSyncState  state;
+  gint64           last_synced;
+  guint            n_last_synced;
+  GString         *states;
+} Notified;
+
+static void
+state_notified (TandemSyncEngine *engine,
+                GParamSpec       *pspec,
+                Notified         *notified)
+{
+  TandemSyncState state = tandem_sync_engine_get_state (engine);
+
+  /* A notification without a change would make the UI redraw for nothing. */
+  g_assert_cmpint (state, !=, notified->state);
+  notified->state = state;
+  g_string_append_printf (notified->states, " %s", tandem_sync_state_to_string (state));
+}
+
+static void
+last_synced_notified (TandemSyncEngine *engine,
+                      GParamSpec       *pspec,
+                      Notified         *notified)
+{
+  gint64 last_synced = tandem_sync_engine_get_last_synced (engine);
+
+  g_assert_cmpint (last_synced, !=, notified->last_synced);
+  notified->last_synced = last_synced;
+  notified->n_last_synced++;
+}
+
+static void
+test_notifies_only_on_change (Fixture       *f,
+                              gconstpointer  data)
+{
+  Notified notified = {
+    .state = tandem_sync_engine_get_state (f->engine),
+    .last_synced = tandem_sync_engine_get_last_synced (f->engine),
+    .states = g_string_new (NULL),
+  };
+  g_autofree char *id = create_task (f->store, "Watched");
+  g_autoptr(GString) expected = g_string_new (" pushing pulling idle");
+
+  g_assert_cmpint (notified.last_synced, ==, 0);
+  g_signal_connect (f->engine, "notify::state", G_CALLBACK (state_notified), &notified);
+  g_signal_connect (f->engine, "notify::last-synced", G_CALLBACK (last_synced_notified),
+                    &notified);
+
+  g_assert_cmpint (sync_once (f->engine), ==, TANDEM_SYNC_OUTCOME_DONE);
+  g_assert_cmpuint (notified.n_last_synced, ==, 1);
+  g_assert_cmpint (notified.last_synced, >, 0);
+
+  /* Syncs in quick succession, nothing to push: the state goes through
+   * pulling each time, "last synced" moves at most once a second. */
+  for (guint i = 0; i < 5; i++)
+    {
+      g_assert_cmpint (sync_once (f->engine), ==, TANDEM_SYNC_OUTCOME_DONE);
+      g_string_append (expected, " pulling idle");
+    }
+  g_assert_cmpstr (notified.states->str, ==, expected->str);
+  g_assert_cmpint (notified.last_synced, ==, tandem_sync_engine_get_last_synced (f->engine));
+
+  g_signal_handlers_disconnect_by_data (f->engine, &notified);
+  g_string_free (notified.states, TRUE);
+}
+
+static void
 test_backoff_delay (void)
 {
   /* Full jitter: anywhere from 0 to min(cap, base * 2^attempt). */
@@ -244,6 +747,12 @@ main (int    argc,
   g_test_add (name, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
   ADD ("/engine/edits-are-debounced", test_edits_are_debounced);
+  ADD ("/engine/network-back-checks-health-first", test_network_back_checks_health_first);
+  ADD ("/engine/no-push-when-health-fails", test_no_push_when_health_fails);
+  ADD ("/engine/periodic-timer-pulls", test_periodic_timer_pulls);
+  ADD ("/engine/rows-syncing-while-in-flight", test_rows_syncing_while_in_flight);
+  ADD ("/engine/task-status-signals", test_task_status_signals);
+  ADD ("/engine/notifies-only-on-change", test_notifies_only_on_change);
   ADD ("/engine/backs-off-then-recovers", test_backs_off_then_recovers);
   ADD ("/engine/retry-after-is-honoured", test_retry_after_is_honoured);
   ADD ("/engine/refused-token-pauses", test_refused_token_pauses);

@@ -23,6 +23,7 @@ struct _TandemSyncEngine
 
   TandemStore     *store;
   SoupSession     *session;
+  GNetworkMonitor *monitor;
 
   TandemSyncState  state;
   gint64           last_synced;
@@ -47,6 +48,9 @@ struct _TandemSyncEngine
    * conflict never hides a server that is down or a token that was refused. */
   TandemSyncOutcome last_failure;
   gulong           network_handler;
+  /* The monitor said the network went away and has not said it is back:
+   * background triggers wait instead of failing into backoff. */
+  gboolean         network_lost;
   gboolean         sync_again;
   guint            batch_size;
 };
@@ -55,6 +59,8 @@ G_DEFINE_FINAL_TYPE (TandemSyncEngine, tandem_sync_engine, G_TYPE_OBJECT)
 
 enum {
   PROP_0,
+  PROP_STORE,
+  PROP_NETWORK_MONITOR,
   PROP_STATE,
   PROP_LAST_SYNCED,
   PROP_BACKOFF_UNTIL,
@@ -65,6 +71,7 @@ enum {
 enum {
   RECORDS_CHANGED,
   CONFLICTS_CHANGED,
+  TASK_STATUS_CHANGED,
   N_SIGNALS
 };
 
@@ -141,6 +148,7 @@ tandem_sync_engine_dispose (GObject *object)
 
   tandem_sync_engine_stop (self);
   g_clear_object (&self->session);
+  g_clear_object (&self->monitor);
   G_OBJECT_CLASS (tandem_sync_engine_parent_class)->dispose (object);
 }
 
@@ -165,6 +173,12 @@ tandem_sync_engine_get_property (GObject    *object,
 
   switch (prop_id)
     {
+    case PROP_STORE:
+      g_value_set_object (value, self->store);
+      break;
+    case PROP_NETWORK_MONITOR:
+      g_value_set_object (value, self->monitor);
+      break;
     case PROP_STATE:
       g_value_set_int (value, self->state);
       break;
@@ -183,13 +197,60 @@ tandem_sync_engine_get_property (GObject    *object,
 }
 
 static void
+tandem_sync_engine_set_property (GObject      *object,
+                                 guint         prop_id,
+                                 const GValue *value,
+                                 GParamSpec   *pspec)
+{
+  TandemSyncEngine *self = TANDEM_SYNC_ENGINE (object);
+
+  switch (prop_id)
+    {
+    case PROP_STORE:
+      self->store = g_value_dup_object (value);
+      break;
+    case PROP_NETWORK_MONITOR:
+      self->monitor = g_value_dup_object (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tandem_sync_engine_constructed (GObject *object)
+{
+  TandemSyncEngine *self = TANDEM_SYNC_ENGINE (object);
+  g_autofree char *last = NULL;
+
+  G_OBJECT_CLASS (tandem_sync_engine_parent_class)->constructed (object);
+
+  g_assert (TANDEM_IS_STORE (self->store));
+  if (self->monitor == NULL)
+    self->monitor = g_object_ref (g_network_monitor_get_default ());
+  last = tandem_store_get_setting (self->store, "last_synced");
+  if (last != NULL)
+    self->last_synced = g_ascii_strtoll (last, NULL, 10);
+}
+
+static void
 tandem_sync_engine_class_init (TandemSyncEngineClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  object_class->constructed = tandem_sync_engine_constructed;
   object_class->dispose = tandem_sync_engine_dispose;
   object_class->finalize = tandem_sync_engine_finalize;
   object_class->get_property = tandem_sync_engine_get_property;
+  object_class->set_property = tandem_sync_engine_set_property;
+
+  properties[PROP_STORE] =
+    g_param_spec_object ("store", NULL, NULL, TANDEM_TYPE_STORE,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /* Whose "network-changed" starts the health check; NULL: the default. */
+  properties[PROP_NETWORK_MONITOR] =
+    g_param_spec_object ("network-monitor", NULL, NULL, G_TYPE_NETWORK_MONITOR,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
   properties[PROP_STATE] =
     g_param_spec_int ("state", NULL, NULL, 0, TANDEM_SYNC_STATE_SIGNED_OUT, 0,
@@ -211,6 +272,10 @@ tandem_sync_engine_class_init (TandemSyncEngineClass *klass)
   signals[CONFLICTS_CHANGED] = g_signal_new ("conflicts-changed", G_TYPE_FROM_CLASS (klass),
                                              G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
                                              0);
+  /* A task's sync_status changed because of sync: (task id, TandemSyncStatus). */
+  signals[TASK_STATUS_CHANGED] = g_signal_new ("task-status-changed", G_TYPE_FROM_CLASS (klass),
+                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                               G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_INT);
 }
 
 static void
@@ -237,17 +302,27 @@ tandem_sync_engine_set_batch_size (TandemSyncEngine *self,
 TandemSyncEngine *
 tandem_sync_engine_new (TandemStore *store)
 {
-  TandemSyncEngine *self;
-  g_autofree char *last = NULL;
+  return tandem_sync_engine_new_with_network_monitor (store, NULL);
+}
 
+TandemSyncEngine *
+tandem_sync_engine_new_with_network_monitor (TandemStore     *store,
+                                             GNetworkMonitor *monitor)
+{
   g_return_val_if_fail (TANDEM_IS_STORE (store), NULL);
+  g_return_val_if_fail (monitor == NULL || G_IS_NETWORK_MONITOR (monitor), NULL);
 
-  self = g_object_new (TANDEM_TYPE_SYNC_ENGINE, NULL);
-  self->store = g_object_ref (store);
-  last = tandem_store_get_setting (store, "last_synced");
-  if (last != NULL)
-    self->last_synced = g_ascii_strtoll (last, NULL, 10);
-  return self;
+  return g_object_new (TANDEM_TYPE_SYNC_ENGINE,
+                       "store", store,
+                       "network-monitor", monitor,
+                       NULL);
+}
+
+GNetworkMonitor *
+tandem_sync_engine_get_network_monitor (TandemSyncEngine *self)
+{
+  g_return_val_if_fail (TANDEM_IS_SYNC_ENGINE (self), NULL);
+  return self->monitor;
 }
 
 TandemStore *
@@ -285,6 +360,72 @@ tandem_sync_engine_get_last_error (TandemSyncEngine *self)
   return self->last_error;
 }
 
+/* Per-task status changes */
+
+/* Reading statuses costs a lookup per task: only done for listeners. */
+static gboolean
+wants_task_statuses (TandemSyncEngine *self)
+{
+  return g_signal_has_handler_pending (self, signals[TASK_STATUS_CHANGED], 0, FALSE);
+}
+
+/* The sync_status of each task among @ids (a set) as the store has it now,
+ * keyed by id; ids that are not tasks are left out. */
+static GHashTable *
+task_statuses (TandemSyncEngine *self,
+               GHashTable       *ids)
+{
+  GHashTable *statuses = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GHashTableIter iter;
+  gpointer id;
+
+  g_hash_table_iter_init (&iter, ids);
+  while (g_hash_table_iter_next (&iter, &id, NULL))
+    {
+      g_autoptr(TandemTask) task = tandem_store_get_task (self->store, id, NULL);
+
+      if (task != NULL)
+        g_hash_table_insert (statuses, g_strdup (id), GINT_TO_POINTER (task->sync_status));
+    }
+  return statuses;
+}
+
+/* Emits task-status-changed for each task of @before (from task_statuses())
+ * whose status is not the same any more. */
+static void
+announce_task_statuses (TandemSyncEngine *self,
+                        GHashTable       *before)
+{
+  GHashTableIter iter;
+  gpointer id, status;
+
+  g_hash_table_iter_init (&iter, before);
+  while (g_hash_table_iter_next (&iter, &id, &status))
+    {
+      g_autoptr(TandemTask) task = tandem_store_get_task (self->store, id, NULL);
+
+      if (task != NULL && task->sync_status != (TandemSyncStatus) GPOINTER_TO_INT (status))
+        g_signal_emit (self, signals[TASK_STATUS_CHANGED], 0, (const char *) id,
+                       (int) task->sync_status);
+    }
+}
+
+/* The task ids of @ops (TandemOp *), as a set. */
+static GHashTable *
+task_ids_of_ops (GPtrArray *ops)
+{
+  GHashTable *ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; i < ops->len; i++)
+    {
+      const TandemOp *op = g_ptr_array_index (ops, i);
+
+      if (op->entity == TANDEM_ENTITY_TASK)
+        g_hash_table_add (ids, g_strdup (op->entity_id));
+    }
+  return ids;
+}
+
 /* One attempt */
 
 typedef struct
@@ -296,6 +437,9 @@ typedef struct
   char              *cursor;
   gboolean           full_resync;
   GHashTable        *seen;           /* ids read during a full resync */
+  /* For task-status-changed, only while someone listens: */
+  GHashTable        *sent_tasks;     /* ids of tasks marked syncing by this attempt */
+  GHashTable        *pull_watch;     /* ids of tasks with queued ops, read when the pull starts */
   guint              retry_after;    /* seconds, from the server */
   gboolean           changed;
   gboolean           conflicts_changed;
@@ -311,6 +455,8 @@ attempt_free (Attempt *attempt)
   g_clear_pointer (&attempt->batch, g_ptr_array_unref);
   g_free (attempt->cursor);
   g_clear_pointer (&attempt->seen, g_hash_table_unref);
+  g_clear_pointer (&attempt->sent_tasks, g_hash_table_unref);
+  g_clear_pointer (&attempt->pull_watch, g_hash_table_unref);
   g_free (attempt);
 }
 
@@ -325,9 +471,19 @@ finish_attempt (GTask *task)
   g_autoptr(GError) error = NULL;
   TandemSyncOutcome outcome = TANDEM_SYNC_OUTCOME_DONE;
   guint n_pending = 0, n_parked = 0, n_conflicts = 0;
+  g_autoptr(GHashTable) before = NULL;
 
-  if (!tandem_store_reset_syncing (self->store, &error) ||
-      !tandem_store_get_sync_counts (self->store, &n_pending, &n_parked, &n_conflicts, &error))
+  /* Rows still syncing (their request failed) go back to pending. */
+  if (attempt->sent_tasks != NULL)
+    before = task_statuses (self, attempt->sent_tasks);
+  if (!tandem_store_reset_syncing (self->store, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (before != NULL)
+    announce_task_statuses (self, before);
+  if (!tandem_store_get_sync_counts (self->store, &n_pending, &n_parked, &n_conflicts, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -351,11 +507,17 @@ finish_attempt (GTask *task)
     }
   if (!attempt->failed)
     {
-      g_autofree char *now = g_strdup_printf ("%" G_GINT64_FORMAT, g_get_real_time () / G_USEC_PER_SEC);
+      gint64 now = g_get_real_time () / G_USEC_PER_SEC;
 
-      self->last_synced = g_get_real_time () / G_USEC_PER_SEC;
-      tandem_store_set_setting (self->store, "last_synced", now, NULL);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_SYNCED]);
+      /* To the second: two syncs within one leave it as it is. */
+      if (self->last_synced != now)
+        {
+          g_autofree char *text = g_strdup_printf ("%" G_GINT64_FORMAT, now);
+
+          self->last_synced = now;
+          tandem_store_set_setting (self->store, "last_synced", text, NULL);
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_SYNCED]);
+        }
       set_last_error (self, NULL);
     }
 
@@ -458,7 +620,9 @@ handle_common_failure (GTask       *task,
     }
 
   status = soup_message_get_status (message);
-  detail = problem_detail (body);
+  /* Only an error answer carries a problem: a page of changes is not read twice. */
+  if (status >= 400)
+    detail = problem_detail (body);
   if (status == SOUP_STATUS_UNAUTHORIZED || status == SOUP_STATUS_FORBIDDEN)
     {
       text = g_strdup_printf ("The server refused the token (%s); sign in again. "
@@ -494,6 +658,7 @@ push_done (GObject      *source,
   g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
   g_autoptr(JsonNode) node = NULL;
   g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GHashTable) before = NULL;
   TandemPushSummary summary = { 0 };
   guint status;
 
@@ -553,11 +718,19 @@ push_done (GObject      *source,
         }
     }
 
+  if (attempt->sent_tasks != NULL)
+    {
+      g_autoptr(GHashTable) ids = task_ids_of_ops (attempt->batch);
+
+      before = task_statuses (self, ids);
+    }
   if (!tandem_store_apply_push_results (self->store, results, &summary, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
+  if (before != NULL)
+    announce_task_statuses (self, before);
   attempt->changed = TRUE;
   if (summary.conflicts > 0 || summary.merged > 0)
     attempt->conflicts_changed = TRUE;
@@ -584,6 +757,8 @@ push_next (GTask *task)
   g_autoptr(GPtrArray) ids = NULL;
   g_autoptr(SoupMessage) message = NULL;
   g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GHashTable) sent = NULL;
+  g_autoptr(GHashTable) before = NULL;
   g_autofree char *text = NULL;
   gsize len;
 
@@ -597,6 +772,13 @@ push_next (GTask *task)
     }
   if (attempt->batch->len == 0)
     {
+      if (wants_task_statuses (self))
+        {
+          g_autoptr(GPtrArray) queued = tandem_store_outbox_list (self->store, 0, NULL);
+
+          if (queued != NULL)
+            attempt->pull_watch = task_ids_of_ops (queued);
+        }
       set_state (self, TANDEM_SYNC_STATE_PULLING);
       pull_next (task);
       return;
@@ -615,12 +797,30 @@ push_next (GTask *task)
     }
   g_ptr_array_add (ids, NULL);
 
+  if (attempt->sent_tasks != NULL || wants_task_statuses (self))
+    {
+      sent = task_ids_of_ops (attempt->batch);
+      before = task_statuses (self, sent);
+    }
+
   /* Frozen from here on: a retry sends exactly these ops again. */
   if (!tandem_store_outbox_mark_sent (self->store, (const char *const *) ids->pdata, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       g_object_unref (task);
       return;
+    }
+  if (before != NULL)
+    {
+      GHashTableIter iter;
+      gpointer id;
+
+      announce_task_statuses (self, before);
+      if (attempt->sent_tasks == NULL)
+        attempt->sent_tasks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      g_hash_table_iter_init (&iter, sent);
+      while (g_hash_table_iter_next (&iter, &id, NULL))
+        g_hash_table_add (attempt->sent_tasks, g_strdup (id));
     }
   attempt->changed = TRUE;
 
@@ -649,6 +849,7 @@ pull_done (GObject      *source,
   g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
   g_autoptr(JsonNode) node = NULL;
   g_autoptr(TandemChangesPage) page = NULL;
+  g_autoptr(GHashTable) before = NULL;
   guint status;
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -693,12 +894,31 @@ pull_done (GObject      *source,
       return;
     }
 
+  /* Only tasks with queued ops can change status in a pull (a syncing one
+   * whose op was held goes back to pending); the others stay synced. */
+  if (attempt->pull_watch != NULL && g_hash_table_size (attempt->pull_watch) > 0)
+    {
+      g_autoptr(GHashTable) ids = g_hash_table_new (g_str_hash, g_str_equal);
+
+      for (guint i = 0; i < page->changes->len; i++)
+        {
+          const TandemRecord *record = g_ptr_array_index (page->changes, i);
+
+          if (record->entity == TANDEM_ENTITY_TASK &&
+              g_hash_table_contains (attempt->pull_watch, record->task->id))
+            g_hash_table_add (ids, record->task->id);
+        }
+      before = task_statuses (self, ids);
+    }
+
   /* The page and its cursor land together: a crash here re-reads it. */
   if (!tandem_store_apply_changes (self->store, page->changes, page->cursor, attempt->seen, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
+  if (before != NULL)
+    announce_task_statuses (self, before);
   if (page->changes->len > 0)
     attempt->changed = TRUE;
   g_free (attempt->cursor);
@@ -955,8 +1175,9 @@ background_done (GObject      *source,
 {
   TandemSyncEngine *self = TANDEM_SYNC_ENGINE (source);
   g_autoptr(GError) error = NULL;
-  TandemSyncOutcome outcome = tandem_sync_engine_sync_finish (self, result, &error);
 
+  /* What happened is in last_failure; the outcome is for callers. */
+  tandem_sync_engine_sync_finish (self, result, &error);
   if (error != NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -965,10 +1186,16 @@ background_done (GObject      *source,
       return;
     }
 
-  if (self->last_failure == TANDEM_SYNC_OUTCOME_UNREACHABLE && self->started)
+  if (self->last_failure == TANDEM_SYNC_OUTCOME_UNREACHABLE && self->started && self->network_lost)
+    /* No backoff without a network: its return starts the next attempt. */
+    set_state (self, TANDEM_SYNC_STATE_OFFLINE);
+  else if (self->last_failure == TANDEM_SYNC_OUTCOME_UNREACHABLE && self->started)
     schedule_retry (self);
   else
     {
+      /* The server answered: whatever the monitor said, there is a network. */
+      if (self->last_failure != TANDEM_SYNC_OUTCOME_UNREACHABLE)
+        self->network_lost = FALSE;
       self->attempts = 0;
       set_backoff_until (self, 0);
       /* A change made while the attempt ran goes out now. */
@@ -1011,13 +1238,27 @@ start_background_attempt (TandemSyncEngine *self)
   tandem_sync_engine_sync_async (self, NULL, background_done, self);
 }
 
+/* For the timers: an attempt, unless the network monitor said the network
+ * is gone, in which case it would only fail. */
+static void
+start_attempt_when_online (TandemSyncEngine *self)
+{
+  if (self->network_lost)
+    {
+      if (self->running == NULL)
+        set_state (self, TANDEM_SYNC_STATE_OFFLINE);
+      return;
+    }
+  start_background_attempt (self);
+}
+
 static gboolean
 retry_cb (gpointer data)
 {
   TandemSyncEngine *self = data;
 
   self->retry_id = 0;
-  start_background_attempt (self);
+  start_attempt_when_online (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -1042,7 +1283,7 @@ periodic_cb (gpointer data)
 
   /* Backing off already has its own timer. */
   if (self->retry_id == 0)
-    start_background_attempt (self);
+    start_attempt_when_online (self);
   return G_SOURCE_CONTINUE;
 }
 
@@ -1053,7 +1294,7 @@ debounce_cb (gpointer data)
 
   self->debounce_id = 0;
   if (self->retry_id == 0)
-    start_background_attempt (self);
+    start_attempt_when_online (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -1067,12 +1308,17 @@ health_done (GObject      *source,
   g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, NULL);
 
   /* The network claims to be back: only a server that answers counts. */
-  if (body != NULL && soup_message_get_status (message) == SOUP_STATUS_OK && self->started)
+  if (!self->started || self->network_lost)
+    ;
+  else if (body != NULL && soup_message_get_status (message) == SOUP_STATUS_OK)
     {
       self->attempts = 0;
       g_clear_handle_id (&self->retry_id, g_source_remove);
+      set_backoff_until (self, 0);
       start_background_attempt (self);
     }
+  else if (self->retry_id == 0 && self->running == NULL)
+    schedule_retry (self);
   g_object_unref (self);
 }
 
@@ -1088,10 +1334,16 @@ network_changed (GNetworkMonitor  *monitor,
 
   if (!available)
     {
+      /* Backing off makes no sense without a network; nothing is sent
+       * until it is back. */
+      self->network_lost = TRUE;
+      g_clear_handle_id (&self->retry_id, g_source_remove);
+      set_backoff_until (self, 0);
       if (self->running == NULL)
         set_state (self, TANDEM_SYNC_STATE_OFFLINE);
       return;
     }
+  self->network_lost = FALSE;
   if (!tandem_account_load (self->store, &url, &token, NULL))
     return;
   uri = g_strconcat (url, "/v1/health", NULL);
@@ -1105,8 +1357,6 @@ void
 tandem_sync_engine_start (TandemSyncEngine *self,
                           guint             interval_seconds)
 {
-  GNetworkMonitor *monitor = g_network_monitor_get_default ();
-
   g_return_if_fail (TANDEM_IS_SYNC_ENGINE (self));
   g_return_if_fail (interval_seconds > 0);
 
@@ -1115,7 +1365,8 @@ tandem_sync_engine_start (TandemSyncEngine *self,
   self->started = TRUE;
   self->interval = interval_seconds;
   self->periodic_id = g_timeout_add_seconds (interval_seconds, periodic_cb, self);
-  self->network_handler = g_signal_connect (monitor, "network-changed",
+  self->network_lost = FALSE;
+  self->network_handler = g_signal_connect (self->monitor, "network-changed",
                                             G_CALLBACK (network_changed), self);
   start_background_attempt (self);
 }
@@ -1129,7 +1380,8 @@ tandem_sync_engine_stop (TandemSyncEngine *self)
   g_clear_handle_id (&self->periodic_id, g_source_remove);
   g_clear_handle_id (&self->debounce_id, g_source_remove);
   g_clear_handle_id (&self->retry_id, g_source_remove);
-  g_clear_signal_handler (&self->network_handler, g_network_monitor_get_default ());
+  if (self->monitor != NULL)
+    g_clear_signal_handler (&self->network_handler, self->monitor);
 }
 
 void

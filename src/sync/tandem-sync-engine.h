@@ -34,7 +34,29 @@ typedef enum
 #define TANDEM_TYPE_SYNC_ENGINE (tandem_sync_engine_get_type ())
 G_DECLARE_FINAL_TYPE (TandemSyncEngine, tandem_sync_engine, TANDEM, SYNC_ENGINE, GObject)
 
+/* Properties: "store" (construct-only), "network-monitor" (construct-only,
+ * GNetworkMonitor, default g_network_monitor_get_default(); tests and
+ * embedders may pass their own), "state" (TandemSyncState as int),
+ * "last-synced", "backoff-until", "last-error"; each notified only when
+ * its value really changes.
+ *
+ * Signals:
+ *   records-changed ()       rows changed in the store because of sync
+ *   conflicts-changed ()     conflicts were added, merged or resolved
+ *   task-status-changed (const char *task_id, int status)
+ *                            the sync_status (a TandemSyncStatus) of an
+ *                            existing task changed because of the engine:
+ *                            syncing when its ops go out, then synced,
+ *                            pending, error or needs-review. Tasks first
+ *                            seen in a pull are announced by records-changed
+ *                            only. The store is only asked for these when a
+ *                            handler is connected. */
 TandemSyncEngine *tandem_sync_engine_new            (TandemStore        *store);
+/* The same with @monitor (may be NULL: the default one) deciding when the
+ * network is gone or back. */
+TandemSyncEngine *tandem_sync_engine_new_with_network_monitor (TandemStore     *store,
+                                                               GNetworkMonitor *monitor);
+GNetworkMonitor  *tandem_sync_engine_get_network_monitor      (TandemSyncEngine *self);
 TandemStore      *tandem_sync_engine_get_store      (TandemSyncEngine   *self);
 TandemSyncState   tandem_sync_engine_get_state      (TandemSyncEngine   *self);
 /* Unix time of the last complete sync, 0 if never. */
@@ -72,8 +94,12 @@ TandemSyncOutcome tandem_sync_engine_sync_bounded_finish (TandemSyncEngine   *se
                                                           GError            **error);
 
 /* Background sync for a long-running program: at start, on local edits
- * (debounced), when the network comes back (after a health check), every
- * @interval_seconds, and on sync_now; with backoff after failures. */
+ * (debounced), when the network comes back (after a GET /v1/health that
+ * answers 200), every @interval_seconds (1 or more, so tests and
+ * fine-grained settings can use short periods), and on sync_now; with
+ * backoff after failures. When the network monitor reports the network
+ * gone, the state becomes offline and edits, the timer and retries wait
+ * for it to come back; sync_now still tries (the monitor may be wrong). */
 void              tandem_sync_engine_start          (TandemSyncEngine   *self,
                                                      guint               interval_seconds);
 void              tandem_sync_engine_stop           (TandemSyncEngine   *self);
