@@ -1818,6 +1818,47 @@ test_server_errors_then_recovery (Fixture       *f,
   assert_converged (f, 2);
 }
 
+/* A pull that fails on its second page keeps the first: the device asks
+ * for the next page while it stores the one before, and a failure of that
+ * request must not cost what already arrived (the engine stores the pages
+ * read before it looks at an answer). The retry goes on from the stored
+ * cursor and every task arrives once. */
+static void
+test_pull_fails_mid_feed (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(JsonNode) stats = NULL;
+  g_autoptr(JsonNode) tasks = NULL;
+  g_autoptr(GPtrArray) feed = NULL;
+  g_autoptr(GHashTable) ids = g_hash_table_new (g_str_hash, g_str_equal);
+
+  start_proxy (f);
+  connect_device (f, A, f->server->url, NULL);
+  connect_device (f, B, f->proxy_url, NULL);
+  add_many (f, A, 2100);
+  sync_expect (f, A, 0);
+
+  inject (f, "{\"status\":500,\"count\":1,\"method\":\"GET\",\"path\":\"/v1/sync/changes\","
+             "\"skip\":1}");
+  sync_expect (f, B, 0);
+
+  /* Pages of 1,000: the first, the second (refused once, then read), the
+   * third. Starting over would read the first page again. */
+  stats = proxy_stats (f);
+  g_assert_cmpint (stats_in (stats, "injected_by_status", "500"), ==, 1);
+  g_assert_cmpint (stats_in (stats, "forwarded_by_route", "GET /v1/sync/changes"), ==, 3);
+
+  tasks = JSON (f, B, "list", "--json");
+  g_assert_cmpuint (array_length (tasks), ==, 2100);
+  for (guint i = 0; i < 2100; i++)
+    g_assert_true (g_hash_table_add (ids, (gpointer) str_member (
+                     json_array_get_element (json_node_get_array (tasks), i), "id")));
+  feed = server_feed (f);
+  g_assert_cmpuint (feed->len, ==, 2100);
+  for (guint i = 0; i < feed->len; i++)
+    g_assert_true (g_hash_table_contains (ids, str_member (g_ptr_array_index (feed, i), "id")));
+}
+
 /* An open conflict does not stop retries: the server fails twice while a
  * task waits for review, and sync still gets the other edit through before
  * it reports the conflict. */
@@ -2611,6 +2652,7 @@ main (int    argc,
   ADD ("/sync/faults/500-then-recovery", &a_first, test_server_errors_then_recovery);
   ADD ("/sync/faults/still-failing", &a_first, test_server_still_failing);
   ADD ("/sync/faults/500-with-open-conflict", &a_first, test_server_errors_with_open_conflict);
+  ADD ("/sync/faults/pull-fails-mid-feed", &a_first, test_pull_fails_mid_feed);
   ADD ("/sync/faults/429-retry-after", &a_first, test_rate_limited);
   ADD ("/sync/faults/429-retry-after-date", &a_first, test_rate_limited_until_date);
   ADD ("/sync/faults/413-split", &a_first, test_push_too_large_is_split);

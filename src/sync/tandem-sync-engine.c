@@ -436,6 +436,11 @@ typedef struct
   GPtrArray         *batch;          /* TandemOp * in flight */
   char              *cursor;
   gboolean           full_resync;
+  /* Pages read but not stored yet, oldest first, and the idle source that
+   * stores them; the next page is asked for while one is being stored. */
+  GQueue            *pages;          /* TandemChangesPage * */
+  guint              store_pages_id;
+  gboolean           stopped;        /* the attempt has answered; late pages are dropped */
   GHashTable        *seen;           /* ids read during a full resync */
   /* For task-status-changed, only while someone listens: */
   GHashTable        *sent_tasks;     /* ids of tasks marked syncing by this attempt */
@@ -457,6 +462,9 @@ attempt_free (Attempt *attempt)
   g_clear_pointer (&attempt->seen, g_hash_table_unref);
   g_clear_pointer (&attempt->sent_tasks, g_hash_table_unref);
   g_clear_pointer (&attempt->pull_watch, g_hash_table_unref);
+  if (attempt->pages != NULL)
+    g_queue_free_full (attempt->pages, (GDestroyNotify) tandem_changes_page_free);
+  g_clear_handle_id (&attempt->store_pages_id, g_source_remove);
   g_free (attempt);
 }
 
@@ -472,6 +480,8 @@ finish_attempt (GTask *task)
   TandemSyncOutcome outcome = TANDEM_SYNC_OUTCOME_DONE;
   guint n_pending = 0, n_parked = 0, n_conflicts = 0;
   g_autoptr(GHashTable) before = NULL;
+
+  attempt->stopped = TRUE;
 
   /* Rows still syncing (their request failed) go back to pending. */
   if (attempt->sent_tasks != NULL)
@@ -836,25 +846,112 @@ push_next (GTask *task)
 
 /* Pull */
 
+/* Ends the attempt with @error from inside the pull. */
+static void
+stop_pull_with_error (GTask  *task,
+                      GError *error)
+{
+  Attempt *attempt = g_task_get_task_data (task);
+
+  attempt->stopped = TRUE;
+  g_task_return_error (task, error);
+}
+
+/* Stores the oldest page read; FALSE when there is nothing more to store
+ * for now (the queue is empty, or the attempt has ended). */
+static gboolean
+store_one_page (GTask *task)
+{
+  TandemSyncEngine *self = g_task_get_source_object (task);
+  Attempt *attempt = g_task_get_task_data (task);
+  g_autoptr(TandemChangesPage) page = NULL;
+  g_autoptr(GHashTable) before = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (attempt->stopped || attempt->pages == NULL || g_queue_is_empty (attempt->pages))
+    return FALSE;
+  page = g_queue_pop_head (attempt->pages);
+
+  /* Only tasks with queued ops can change status in a pull (a syncing one
+   * whose op was held goes back to pending); the others stay synced. */
+  if (attempt->pull_watch != NULL && g_hash_table_size (attempt->pull_watch) > 0)
+    {
+      g_autoptr(GHashTable) ids = g_hash_table_new (g_str_hash, g_str_equal);
+
+      for (guint i = 0; i < page->changes->len; i++)
+        {
+          const TandemRecord *record = g_ptr_array_index (page->changes, i);
+
+          if (record->entity == TANDEM_ENTITY_TASK &&
+              g_hash_table_contains (attempt->pull_watch, record->task->id))
+            g_hash_table_add (ids, record->task->id);
+        }
+      before = task_statuses (self, ids);
+    }
+
+  /* The page and its cursor land together: a crash here re-reads it. */
+  if (!tandem_store_apply_changes (self->store, page->changes, page->cursor, attempt->seen, &error))
+    {
+      stop_pull_with_error (task, g_steal_pointer (&error));
+      return FALSE;
+    }
+  if (before != NULL)
+    announce_task_statuses (self, before);
+  if (page->changes->len > 0)
+    attempt->changed = TRUE;
+
+  if (page->has_more)
+    return !g_queue_is_empty (attempt->pages);
+
+  if (attempt->full_resync &&
+      !tandem_store_forget_unseen (self->store, attempt->seen, &error))
+    {
+      stop_pull_with_error (task, g_steal_pointer (&error));
+      return FALSE;
+    }
+  finish_attempt (task);
+  return FALSE;
+}
+
+/* Stores the pages read, in order, one per main loop turn, so that the
+ * answer to the next request is read as soon as it comes. */
+static gboolean
+store_pages_cb (gpointer data)
+{
+  GTask *task = data;
+  Attempt *attempt = g_task_get_task_data (task);
+
+  if (store_one_page (task))
+    return G_SOURCE_CONTINUE;
+  attempt->store_pages_id = 0;
+  return G_SOURCE_REMOVE;
+}
+
 static void
 pull_done (GObject      *source,
            GAsyncResult *result,
            gpointer      data)
 {
   g_autoptr(GTask) task = data;
-  TandemSyncEngine *self = g_task_get_source_object (task);
   Attempt *attempt = g_task_get_task_data (task);
   SoupMessage *message = soup_session_get_async_result_message (SOUP_SESSION (source), result);
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
   g_autoptr(JsonNode) node = NULL;
   g_autoptr(TandemChangesPage) page = NULL;
-  g_autoptr(GHashTable) before = NULL;
   guint status;
 
+  if (attempt->stopped)
+    return;
+  /* Pages read before this answer are stored first, whatever it says: a
+   * failure here must not cost what already arrived. */
+  while (store_one_page (task))
+    ;
+  if (attempt->stopped)
+    return;
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      g_task_return_error (task, g_steal_pointer (&error));
+      stop_pull_with_error (task, g_steal_pointer (&error));
       return;
     }
   if (handle_common_failure (task, message, body, error))
@@ -894,48 +991,19 @@ pull_done (GObject      *source,
       return;
     }
 
-  /* Only tasks with queued ops can change status in a pull (a syncing one
-   * whose op was held goes back to pending); the others stay synced. */
-  if (attempt->pull_watch != NULL && g_hash_table_size (attempt->pull_watch) > 0)
-    {
-      g_autoptr(GHashTable) ids = g_hash_table_new (g_str_hash, g_str_equal);
-
-      for (guint i = 0; i < page->changes->len; i++)
-        {
-          const TandemRecord *record = g_ptr_array_index (page->changes, i);
-
-          if (record->entity == TANDEM_ENTITY_TASK &&
-              g_hash_table_contains (attempt->pull_watch, record->task->id))
-            g_hash_table_add (ids, record->task->id);
-        }
-      before = task_statuses (self, ids);
-    }
-
-  /* The page and its cursor land together: a crash here re-reads it. */
-  if (!tandem_store_apply_changes (self->store, page->changes, page->cursor, attempt->seen, &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  if (before != NULL)
-    announce_task_statuses (self, before);
-  if (page->changes->len > 0)
-    attempt->changed = TRUE;
+  /* Ask for the next page before storing this one: the server reads it
+   * while this device writes. */
   g_free (attempt->cursor);
   attempt->cursor = g_strdup (page->cursor);
-
   if (page->has_more)
-    {
-      pull_next (g_steal_pointer (&task));
-      return;
-    }
-  if (attempt->full_resync &&
-      !tandem_store_forget_unseen (self->store, attempt->seen, &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  finish_attempt (task);
+    pull_next (g_object_ref (task));
+
+  if (attempt->pages == NULL)
+    attempt->pages = g_queue_new ();
+  g_queue_push_tail (attempt->pages, g_steal_pointer (&page));
+  if (attempt->store_pages_id == 0)
+    attempt->store_pages_id = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, store_pages_cb,
+                                               g_object_ref (task), g_object_unref);
 }
 
 static void
