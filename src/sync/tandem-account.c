@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <libsecret/secret.h>
 #include <string.h>
 
@@ -45,7 +46,7 @@ validate (const char *url,
        g_strcmp0 (g_uri_get_scheme (uri), "https") != 0))
     {
       g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_INVALID,
-                   "“%s” is not a server address; use http://HOST:PORT or https://HOST", url);
+                   _("“%s” is not a server address; use http://HOST:PORT or https://HOST"), url);
       return FALSE;
     }
   if (token == NULL || *token == '\0' || strlen (token) > 512 ||
@@ -53,8 +54,8 @@ validate (const char *url,
         strlen (token))
     {
       g_set_error_literal (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_INVALID,
-                           "The token is empty or has characters a token cannot have; paste "
-                           "the line “tandem-server token create” printed");
+                           _("The token is empty or has characters a token cannot have; paste "
+                             "the line “tandem-server token create” printed"));
       return FALSE;
     }
   return TRUE;

@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <libsoup/soup.h>
 #include <string.h>
 
@@ -624,7 +625,7 @@ handle_common_failure (GTask       *task,
 
   if (error != NULL)
     {
-      text = g_strdup_printf ("Can't reach the server: %s", error->message);
+      text = g_strdup_printf (_("Can't reach the server: %s"), error->message);
       fail_attempt (task, TANDEM_SYNC_OUTCOME_UNREACHABLE, text);
       return TRUE;
     }
@@ -635,8 +636,8 @@ handle_common_failure (GTask       *task,
     detail = problem_detail (body);
   if (status == SOUP_STATUS_UNAUTHORIZED || status == SOUP_STATUS_FORBIDDEN)
     {
-      text = g_strdup_printf ("The server refused the token (%s); sign in again. "
-                              "Your changes are kept on this device.",
+      text = g_strdup_printf (_("The server refused the token (%s); sign in again. "
+                                "Your changes are kept on this device."),
                               detail ? detail : soup_status_get_phrase (status));
       fail_attempt (task, TANDEM_SYNC_OUTCOME_AUTH, text);
       return TRUE;
@@ -644,7 +645,7 @@ handle_common_failure (GTask       *task,
   if (status == 429 || status == SOUP_STATUS_SERVICE_UNAVAILABLE || status >= 500)
     {
       attempt->retry_after = retry_after (message);
-      text = g_strdup_printf ("The server is busy or failing (%u %s)%s%s", status,
+      text = g_strdup_printf (_("The server is busy or failing (%u %s)%s%s"), status,
                               soup_status_get_phrase (status), detail ? ": " : "",
                               detail ? detail : "");
       fail_attempt (task, TANDEM_SYNC_OUTCOME_UNREACHABLE, text);
@@ -693,8 +694,8 @@ push_done (GObject      *source,
         }
       {
         g_autofree char *detail = problem_detail (body);
-        g_autofree char *message_text = g_strdup_printf ("The server refused this change (%u): %s",
-                                                         status, detail ? detail : "no reason given");
+        g_autofree char *message_text = g_strdup_printf (_("The server refused this change (%u): %s"),
+                                                         status, detail ? detail : _("no reason given"));
         TandemPushResult *refused = tandem_push_result_new ();
 
         refused->op_id = g_strdup (((TandemOp *) g_ptr_array_index (attempt->batch, 0))->op_id);
@@ -707,7 +708,7 @@ push_done (GObject      *source,
     }
   else if (status != 200)
     {
-      g_autofree char *text = g_strdup_printf ("Unexpected answer from the server: %u %s", status,
+      g_autofree char *text = g_strdup_printf (_("Unexpected answer from the server: %u %s"), status,
                                                soup_status_get_phrase (status));
 
       fail_attempt (task, TANDEM_SYNC_OUTCOME_UNREACHABLE, text);
@@ -720,7 +721,7 @@ push_done (GObject      *source,
         results = tandem_push_response_from_json (node, &error);
       if (results == NULL)
         {
-          g_autofree char *text = g_strdup_printf ("The server's answer could not be read: %s",
+          g_autofree char *text = g_strdup_printf (_("The server's answer could not be read: %s"),
                                                    error->message);
 
           fail_attempt (task, TANDEM_SYNC_OUTCOME_UNREACHABLE, text);
@@ -750,7 +751,7 @@ push_done (GObject      *source,
     {
       attempt->retry_after = 1;
       fail_attempt (task, TANDEM_SYNC_OUTCOME_UNREACHABLE,
-                    "The server is still applying these changes; trying again shortly");
+                    _("The server is still applying these changes; trying again shortly"));
       return;
     }
   push_next (g_steal_pointer (&task));
@@ -972,7 +973,7 @@ pull_done (GObject      *source,
     }
   if (status != 200)
     {
-      g_autofree char *text = g_strdup_printf ("Unexpected answer from the server: %u %s", status,
+      g_autofree char *text = g_strdup_printf (_("Unexpected answer from the server: %u %s"), status,
                                                soup_status_get_phrase (status));
 
       fail_attempt (task, TANDEM_SYNC_OUTCOME_UNREACHABLE, text);
@@ -984,7 +985,7 @@ pull_done (GObject      *source,
     page = tandem_changes_page_from_json (node, &error);
   if (page == NULL)
     {
-      g_autofree char *text = g_strdup_printf ("The server's changes could not be read: %s",
+      g_autofree char *text = g_strdup_printf (_("The server's changes could not be read: %s"),
                                                error->message);
 
       fail_attempt (task, TANDEM_SYNC_OUTCOME_UNREACHABLE, text);
@@ -1102,13 +1103,13 @@ tandem_sync_engine_sync_async (TandemSyncEngine   *self,
           return;
         }
       fail_attempt (task, TANDEM_SYNC_OUTCOME_SIGNED_OUT,
-                    "No sync account: set a server and a token to sync");
+                    _("No sync account: set a server and a token to sync"));
       g_object_unref (task);
       return;
     }
   if (attempt->token == NULL)
     {
-      fail_attempt (task, TANDEM_SYNC_OUTCOME_AUTH, "Signed out: sign in with a token to sync");
+      fail_attempt (task, TANDEM_SYNC_OUTCOME_AUTH, _("Signed out: sign in with a token to sync"));
       g_object_unref (task);
       return;
     }
