@@ -364,3 +364,54 @@ test_to_json (JsonNode *node)
   json_generator_set_root (generator, node);
   return json_generator_to_data (generator, NULL);
 }
+
+/* The test's own database connection */
+
+struct _TestDatabase
+{
+  PGconn *conn;
+};
+
+TestDatabase *
+test_database_open (const char *url)
+{
+  TestDatabase *db = g_new0 (TestDatabase, 1);
+
+  g_assert_nonnull (url);
+  db->conn = PQconnectdb (url);
+  if (PQstatus (db->conn) != CONNECTION_OK)
+    g_error ("cannot connect to %s: %s", url, PQerrorMessage (db->conn));
+  return db;
+}
+
+void
+test_database_close (TestDatabase *db)
+{
+  if (db == NULL)
+    return;
+  PQfinish (db->conn);
+  g_free (db);
+}
+
+char *
+test_database_value (TestDatabase      *db,
+                     const char        *sql,
+                     const char *const *params)
+{
+  int n_params = 0;
+  PGresult *result;
+  ExecStatusType status;
+  char *value = NULL;
+
+  while (params != NULL && params[n_params] != NULL)
+    n_params++;
+  result = PQexecParams (db->conn, sql, n_params, NULL, (const char *const *) params, NULL, NULL,
+                         0);
+  status = PQresultStatus (result);
+  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)
+    g_error ("%s: %s", sql, PQerrorMessage (db->conn));
+  if (status == PGRES_TUPLES_OK && PQntuples (result) > 0 && !PQgetisnull (result, 0, 0))
+    value = g_strdup (PQgetvalue (result, 0, 0));
+  PQclear (result);
+  return value;
+}

@@ -68,6 +68,22 @@ TestResponse *test_request (SoupSession       *session,
                             const char        *body,
                             const char *const *headers);
 
+/* A connection of the test's own to a server's PostgreSQL database
+ * (TestServer.database), for what only SQL can do: holding locks, looking
+ * behind the protocol. Every failure ends the test. */
+typedef struct _TestDatabase TestDatabase;
+
+TestDatabase *test_database_open  (const char         *url);
+void          test_database_close (TestDatabase       *db);
+/* Runs @sql with @params (NULL-terminated text parameters, may be NULL)
+ * and returns the first column of the first row, or NULL when there is
+ * no row or it is SQL NULL. */
+char         *test_database_value (TestDatabase       *db,
+                                   const char         *sql,
+                                   const char *const  *params);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestDatabase, test_database_close)
+
 /* JSON helpers for assertions. */
 JsonNode   *test_parse_json   (const char *text);
 char       *test_to_json      (JsonNode   *node);

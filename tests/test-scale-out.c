@@ -208,6 +208,52 @@ revisions_of_op (SoupSession *session,
   return g_hash_table_size (revs);
 }
 
+/* Whether a push answer holds an in_progress result; checks the
+ * Retry-After that must come with one. */
+static gboolean
+has_in_progress (TestResponse *response)
+{
+  JsonArray *results;
+  gboolean found = FALSE;
+
+  g_assert_cmpuint (response->status, ==, 200);
+  results = json_object_get_array_member (json_node_get_object (response->json), "results");
+  for (guint i = 0; i < json_array_get_length (results); i++)
+    {
+      JsonObject *result = json_array_get_object_element (results, i);
+
+      if (g_strcmp0 (json_object_get_string_member (result, "type"), "in_progress") == 0)
+        {
+          g_assert_cmpint (json_object_get_int_member (result, "status"), ==, 503);
+          found = TRUE;
+        }
+    }
+  if (found)
+    g_assert_cmpstr (soup_message_headers_get_one (response->headers, "Retry-After"), ==, "1");
+  return found;
+}
+
+/* What a client does with in_progress results: the same push again a
+ * little later, until every op has its own outcome. */
+static TestResponse *
+push_settled (SoupSession *session,
+              TestServer  *server,
+              const char  *token,
+              const char  *body)
+{
+  for (guint attempt = 0;; attempt++)
+    {
+      TestResponse *response = request (session, server, "POST", "/v1/sync/push", token, body);
+
+      if (!has_in_progress (response))
+        return response;
+      test_response_free (response);
+      if (attempt == 100)
+        g_error ("ops still in progress after %u attempts", attempt + 1);
+      g_usleep (G_USEC_PER_SEC / 10);   /* shorter than Retry-After: a test need not wait */
+    }
+}
+
 /* Rate limits: one bucket per token, whichever process counts. */
 
 static void
@@ -233,7 +279,8 @@ test_rate_limit_shared (Fixture       *f,
 }
 
 /* Idempotency: the same op given to two processes at once is applied once;
- * both answer its one result. */
+ * the one that comes second while the first is still at work answers
+ * in_progress for it, and once it retries, both answer its one result. */
 
 typedef struct
 {
@@ -257,8 +304,7 @@ send_push (gpointer data)
   g_assert_cmpuint (health->status, ==, 200);
   g_mutex_lock (sender->start);
   g_mutex_unlock (sender->start);
-  sender->response = request (session, sender->server, "POST", "/v1/sync/push", sender->token,
-                              sender->body);
+  sender->response = push_settled (session, sender->server, sender->token, sender->body);
   return NULL;
 }
 
@@ -501,8 +547,9 @@ push_until_killed (gpointer data)
         }
       if (failed_over)
         {
-          response = request (session, pusher->f->servers[1], "POST", "/v1/sync/push",
-                              pusher->f->token, body);
+          /* The dead process's transaction may hold the ops' keys a moment
+           * longer, until PostgreSQL notices: in_progress, then applied. */
+          response = push_settled (session, pusher->f->servers[1], pusher->f->token, body);
           after_failover++;
         }
 
@@ -575,6 +622,162 @@ test_kill_mid_push (Fixture       *f,
   g_clear_pointer (&pusher.resent_ids, g_ptr_array_unref);
   g_clear_pointer (&pusher.resent_op_ids, g_ptr_array_unref);
   g_mutex_clear (&pusher.lock);
+}
+
+/* A key still being processed: another transaction holds its claim, the
+ * advisory lock of docs/architecture.md, computed here again in SQL from
+ * the documented derivation (SHA-256 of "USER_ID:KEY", the first 8 bytes
+ * as two big-endian int4). The test's own connection holds it, for as long
+ * as it likes: no timing involved. */
+
+static const char claim_sql[] =
+  "SELECT %s (('x' || substr (k.h, 1, 8))::bit(32)::int4, "
+  "           ('x' || substr (k.h, 9, 8))::bit(32)::int4) "
+  "FROM (SELECT encode (sha256 (convert_to (t.user_id || ':' || $2, 'UTF8')), 'hex') AS h "
+  "      FROM tokens t WHERE t.hash = encode (sha256 (convert_to ($1, 'UTF8')), 'hex')) AS k";
+
+static void
+hold_key (TestDatabase *db,
+          const char   *token,
+          const char   *key,
+          gboolean      hold)
+{
+  g_autofree char *sql = g_strdup_printf (claim_sql, hold ? "pg_try_advisory_lock"
+                                                          : "pg_advisory_unlock");
+  g_autofree char *done = test_database_value (db, sql, (const char *[]) { token, key, NULL });
+
+  g_assert_cmpstr (done, ==, "t");
+}
+
+static TestResponse *
+put_task (SoupSession *session,
+          TestServer  *server,
+          const char  *token,
+          const char  *id,
+          const char  *key,
+          const char  *body)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/tasks/%s", id);
+
+  return test_request (session, server, "PUT", path, token, body,
+                       (const char *[]) { "If-None-Match", "*", "Idempotency-Key", key, NULL });
+}
+
+static void
+assert_no_task (Fixture    *f,
+                const char *id)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/tasks/%s", id);
+
+  for (guint s = 0; s < N_SERVERS; s++)
+    {
+      g_autoptr(TestResponse) response = request (f->session, f->servers[s], "GET", path, f->token,
+                                                  NULL);
+
+      g_assert_cmpuint (response->status, ==, 404);
+    }
+}
+
+static void
+test_key_in_progress (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(TestDatabase) db = test_database_open (f->servers[0]->database);
+  g_autofree char *busy_op = g_uuid_string_random ();
+  g_autofree char *next_op = g_uuid_string_random ();
+  g_autofree char *other_op = g_uuid_string_random ();
+  g_autofree char *task = g_uuid_string_random ();
+  g_autofree char *other_task = g_uuid_string_random ();
+  g_autofree char *put_id = g_uuid_string_random ();
+  g_autofree char *free_id = g_uuid_string_random ();
+  g_autofree char *put_key = g_uuid_string_random ();
+  g_autofree char *http_key = g_strconcat ("http:", put_key, NULL);
+  g_autofree char *update = NULL;
+  g_autofree char *body = NULL;
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(TestResponse) held = NULL;
+  g_autoptr(TestResponse) applied = NULL;
+  g_autoptr(TestResponse) replayed = NULL;
+  g_autoptr(TestResponse) in_use = NULL;
+  g_autoptr(TestResponse) put = NULL;
+  g_autoptr(TestResponse) put_again = NULL;
+  g_autoptr(TestResponse) same_uuid = NULL;
+  JsonArray *results;
+  JsonObject *problem;
+
+  /* A push: the held key's op, a later op of the same task, another task. */
+  update = g_strdup_printf ("{\"op_id\":\"%s\",\"entity\":\"task\",\"entity_id\":\"%s\","
+                            "\"kind\":\"update\",\"base_rev\":1,\"patch\":{\"done\":true},"
+                            "\"base\":{\"done\":false}}", next_op, task);
+  g_ptr_array_add (ops, create_op (busy_op, task, "Claimed elsewhere"));
+  g_ptr_array_add (ops, g_steal_pointer (&update));
+  g_ptr_array_add (ops, create_op (other_op, other_task, "Not claimed"));
+  body = push_body ("dev-a", ops);
+
+  hold_key (db, f->token, busy_op, TRUE);
+  hold_key (db, f->token, http_key, TRUE);
+
+  held = request (f->session, f->servers[0], "POST", "/v1/sync/push", f->token, body);
+  g_assert_true (has_in_progress (held));
+  results = json_object_get_array_member (json_node_get_object (held->json), "results");
+  g_assert_cmpuint (json_array_get_length (results), ==, 3);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (results, 0),
+                                                  "op_id"), ==, busy_op);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (results, 0),
+                                                  "type"), ==, "in_progress");
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (results, 1),
+                                               "status"), ==, 424);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (results, 1),
+                                                  "type"), ==, "held");
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (results, 2),
+                                               "status"), ==, 201);
+  assert_no_task (f, task);
+
+  /* PUT with a key in use: 409, on either process, nothing written. */
+  in_use = put_task (f->session, f->servers[1], f->token, put_id, put_key, "{\"title\":\"Put\"}");
+  g_assert_cmpuint (in_use->status, ==, 409);
+  g_assert_cmpstr (soup_message_headers_get_content_type (in_use->headers, NULL), ==,
+                   "application/problem+json");
+  g_assert_cmpstr (soup_message_headers_get_one (in_use->headers, "Retry-After"), ==, "1");
+  problem = json_node_get_object (in_use->json);
+  g_assert_cmpstr (json_object_get_string_member (problem, "type"), ==, "idempotency-key-in-use");
+  g_assert_cmpint (json_object_get_int_member (problem, "status"), ==, 409);
+  assert_no_task (f, put_id);
+
+  /* Keys of PUT/DELETE live apart from op ids, and so do their claims:
+   * the held op id as an Idempotency-Key is free. */
+  same_uuid = put_task (f->session, f->servers[0], f->token, free_id, busy_op,
+                        "{\"title\":\"Not claimed\"}");
+  g_assert_cmpuint (same_uuid->status, ==, 201);
+
+  /* Released: the retries are applied once, then replayed. */
+  hold_key (db, f->token, busy_op, FALSE);
+  hold_key (db, f->token, http_key, FALSE);
+
+  applied = request (f->session, f->servers[1], "POST", "/v1/sync/push", f->token, body);
+  g_assert_false (has_in_progress (applied));
+  results = json_object_get_array_member (json_node_get_object (applied->json), "results");
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (results, 0),
+                                               "status"), ==, 201);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (results, 1),
+                                               "status"), ==, 200);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (results, 2),
+                                               "status"), ==, 201);
+  g_assert_null (soup_message_headers_get_one (applied->headers, "Retry-After"));
+  replayed = request (f->session, f->servers[0], "POST", "/v1/sync/push", f->token, body);
+  g_assert_cmpstr (replayed->body, ==, applied->body);
+  g_assert_cmpuint (revisions_of_op (f->session, f->servers[0], f->token, task, busy_op), ==, 1);
+  g_assert_cmpuint (revisions_of_op (f->session, f->servers[0], f->token, task, next_op), ==, 1);
+
+  put = put_task (f->session, f->servers[1], f->token, put_id, put_key, "{\"title\":\"Put\"}");
+  g_assert_cmpuint (put->status, ==, 201);
+  g_assert_null (soup_message_headers_get_one (put->headers, "Idempotent-Replayed"));
+  put_again = put_task (f->session, f->servers[0], f->token, put_id, put_key,
+                        "{\"title\":\"Put\"}");
+  g_assert_cmpuint (put_again->status, ==, 201);
+  g_assert_cmpstr (soup_message_headers_get_one (put_again->headers, "Idempotent-Replayed"), ==,
+                   "true");
+  g_assert_cmpstr (put_again->body, ==, put->body);
 }
 
 /* Devices (tandem-cli processes, each with its own database) syncing through
@@ -896,6 +1099,7 @@ main (int    argc,
   g_test_add ("/scale-out" path, Fixture, args, fixture_setup, func, fixture_teardown)
   ADD ("/rate-limit-shared", rate_limited_args, test_rate_limit_shared);
   ADD ("/same-op-two-processes", unlimited_args, test_same_op_two_processes);
+  ADD ("/key-in-progress", unlimited_args, test_key_in_progress);
   ADD ("/feed-concurrent-writers", unlimited_args, test_feed_concurrent_writers);
   ADD ("/kill-mid-push", unlimited_args, test_kill_mid_push);
   ADD ("/clients-alternate", unlimited_args, test_clients_alternate);

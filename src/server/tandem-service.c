@@ -1058,10 +1058,15 @@ tandem_service_push (TandemService      *self,
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) results = NULL;
   g_autoptr(GHashTable) refused = NULL;
+  g_autoptr(GPtrArray) keys = NULL;
+  g_autofree int *key_of_op = NULL;
+  g_autofree gboolean *claimed = NULL;
   g_autofree char *now = tandem_now_rfc3339 ();
   const char *device_id;
   JsonObject *object;
   JsonArray *ops;
+  guint n_ops;
+  guint n_in_progress = 0;
   WriteContext ctx = { 0 };
 
   g_return_if_fail (TANDEM_IS_SERVICE (self));
@@ -1103,13 +1108,36 @@ tandem_service_push (TandemService      *self,
   results = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_push_result_free);
   refused = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
+  /* The op ids, claimed before anything waits for this user's other
+   * writes: an op whose id another request is still applying answers
+   * in_progress at once (see claim_keys in tandem-server-storage.h). */
+  n_ops = json_array_get_length (ops);
+  keys = g_ptr_array_new ();
+  key_of_op = g_new (int, n_ops);
+  for (guint i = 0; i < n_ops; i++)
+    {
+      JsonNode *node = json_array_get_element (ops, i);
+      const char *op_id = NULL;
+
+      if (JSON_NODE_HOLDS_OBJECT (node))
+        op_id = string_member (json_node_get_object (node), "op_id");
+      key_of_op[i] = op_id != NULL ? (int) keys->len : -1;
+      if (op_id != NULL)
+        g_ptr_array_add (keys, (gpointer) op_id);
+    }
+  claimed = g_new0 (gboolean, MAX (keys->len, 1));
+
   if (!tandem_server_storage_begin (self->storage, &error))
     {
       reply_storage_error (reply, error);
       return;
     }
+  if (!tandem_server_storage_claim_keys (self->storage, user_id,
+                                         (const char *const *) keys->pdata, keys->len, claimed,
+                                         &error))
+    goto failed;
 
-  for (guint i = 0; i < json_array_get_length (ops); i++)
+  for (guint i = 0; i < n_ops; i++)
     {
       JsonNode *node = json_array_get_element (ops, i);
       g_autoptr(TandemOp) op = NULL;
@@ -1143,6 +1171,16 @@ tandem_service_push (TandemService      *self,
       g_free (op->device_id);
       op->device_id = g_strdup (device_id);
 
+      /* Not stored (see result_is_final()): the retry is applied, or
+       * replays what the other request stored. */
+      if (key_of_op[i] >= 0 && !claimed[key_of_op[i]])
+        {
+          g_ptr_array_add (results, result_new (op->op_id, 503, "in_progress"));
+          g_hash_table_add (refused, g_strdup (op->entity_id));
+          n_in_progress++;
+          continue;
+        }
+
       ctx.op_id = op->op_id;
       ctx.kind = tandem_op_kind_to_string (op->kind);
       if (!tandem_server_storage_savepoint (self->storage, &error))
@@ -1169,6 +1207,8 @@ tandem_service_push (TandemService      *self,
       return;
     }
   reply_json (reply, 200, tandem_push_response_to_json (results));
+  if (n_in_progress > 0)
+    reply->retry_after = 1;
   return;
 
 failed:
@@ -1519,6 +1559,7 @@ run_conditional (TandemService      *self,
   g_autofree char *stored = NULL;
   g_autofree char *outcome = NULL;
   g_autofree char *stored_key = NULL;
+  gboolean claimed = FALSE;
   WriteContext ctx = { user_id, NULL, idempotency_key, NULL, now };
 
   if (idempotency_key == NULL || *idempotency_key == '\0')
@@ -1545,6 +1586,22 @@ run_conditional (TandemService      *self,
   if (!tandem_server_storage_begin (self->storage, &error))
     {
       reply_storage_error (reply, error);
+      return;
+    }
+  /* Claimed before anything waits for this user's other writes: a key
+   * another request is still processing answers at once, and is not
+   * stored, so the retry replays or applies it. */
+  if (!tandem_server_storage_claim_keys (self->storage, user_id,
+                                         (const char *const[]) { stored_key }, 1, &claimed,
+                                         &error))
+    goto failed;
+  if (!claimed)
+    {
+      tandem_server_storage_rollback (self->storage);
+      tandem_service_reply_problem (reply, 409, "idempotency-key-in-use",
+                                    "Another request with this Idempotency-Key is still being "
+                                    "processed; retry shortly to get its outcome");
+      reply->retry_after = 1;
       return;
     }
   if (tandem_server_storage_get_idempotency (self->storage, user_id, stored_key,
