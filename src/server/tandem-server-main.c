@@ -380,6 +380,18 @@ serve (int    argc,
   http = tandem_http_new (service, max_body, (guint) rate_limit);
   if (!tandem_http_listen (http, host, port, certificate, &error))
     return runtime_error ("cannot listen on %s: %s", listen, error->message);
+  /* Tokens travel in every request: in the clear they belong on loopback
+   * only (a TLS proxy in front on the same machine). Said, not refused: a
+   * private network behind a proxy on another host is the operator's call. */
+  if (certificate == NULL)
+    {
+      g_autoptr(GInetAddress) address = g_inet_address_new_from_string (host);
+
+      if (address == NULL || !g_inet_address_get_is_loopback (address))
+        g_printerr ("tandem-server: warning: serving plain HTTP on %s, not a loopback address: "
+                    "bearer tokens cross the network unencrypted; use --tls-cert/--tls-key or "
+                    "a TLS reverse proxy (docs/deploy.md)\n", host);
+    }
 
   loop = g_main_loop_new (NULL, FALSE);
   sigterm_id = g_unix_signal_add (SIGTERM, quit_cb, loop);
