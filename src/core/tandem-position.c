@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tandem-position.h"
 
 #include <string.h>
@@ -170,7 +172,12 @@ read_number (const char **p,
   return TRUE;
 }
 
-/* Splits @key into its numbers; on failure @why says what is wrong. */
+/* Why a key is too long: a format taking MAX_KEY_LEN, unlike the other
+ * reasons parse_key() gives. */
+static const char too_long[] = N_("it is longer than %d characters");
+
+/* Splits @key into its numbers; on failure @why says what is wrong, marked
+ * for translation but not translated (see tandem_position_between()). */
 static gboolean
 parse_key (const char  *key,
            GArray      *numbers,
@@ -181,18 +188,18 @@ parse_key (const char  *key,
 
   if (len == 0)
     {
-      *why = "it is empty";
+      *why = N_("it is empty");
       return FALSE;
     }
   if (len > MAX_KEY_LEN)
     {
-      *why = "it is longer than " G_STRINGIFY (MAX_KEY_LEN) " characters";
+      *why = too_long;
       return FALSE;
     }
 
   if (strspn (key, digits) != len)
     {
-      *why = "only the characters 0-9, A-Z and a-z may appear";
+      *why = N_("only the characters 0-9, A-Z and a-z may appear");
       return FALSE;
     }
 
@@ -202,7 +209,7 @@ parse_key (const char  *key,
 
       if (!read_number (&p, &value))
         {
-          *why = "it ends in the middle of a number";
+          *why = N_("it ends in the middle of a number");
           return FALSE;
         }
       g_array_append_val (numbers, value);
@@ -212,7 +219,7 @@ parse_key (const char  *key,
    * ending in it would leave no room before itself. */
   if (g_array_index (numbers, gint64, numbers->len - 1) == VALUE_MIN)
     {
-      *why = "it ends in the lowest number, which leaves no room before it";
+      *why = N_("it ends in the lowest number, which leaves no room before it");
       return FALSE;
     }
 
@@ -312,8 +319,11 @@ describe (const char *key,
 
   escaped = g_strescape (key, NULL);
   if (strlen (escaped) > 40)
-    return g_strdup_printf ("“%.40s…”", escaped);
-  return g_strdup_printf ("“%s”", escaped);
+    /* Translators: the first 40 characters of a position key (one may be
+     * very long) in quotation marks, ending in an ellipsis */
+    return g_strdup_printf (_("“%.40s…”"), escaped);
+  /* Translators: a position key in quotation marks */
+  return g_strdup_printf (_("“%s”"), escaped);
 }
 
 char *
@@ -337,9 +347,14 @@ tandem_position_between (const char  *before,
   if (bad != NULL)
     {
       g_autofree char *shown = describe (bad, NULL);
+      g_autofree char *reason = why == too_long ? g_strdup_printf (_(too_long), MAX_KEY_LEN)
+                                                : g_strdup (_(why));
 
       g_set_error (error, TANDEM_POSITION_ERROR, TANDEM_POSITION_ERROR_INVALID,
-                   "position %s is not valid: %s", shown, why);
+                   /* Translators: the first %s is a position key in quotation
+                    * marks, the second says what is wrong with it, such as
+                    * “it is empty” */
+                   _("position %s is not valid: %s"), shown, reason);
       return NULL;
     }
 
@@ -349,7 +364,8 @@ tandem_position_between (const char  *before,
       g_autofree char *to = describe (after, NULL);
 
       g_set_error (error, TANDEM_POSITION_ERROR, TANDEM_POSITION_ERROR_ORDER,
-                   "position %s is not before %s", from, to);
+                   /* Translators: both %s are position keys in quotation marks */
+                   _("position %s is not before %s"), from, to);
       return NULL;
     }
 
@@ -360,11 +376,18 @@ tandem_position_between (const char  *before,
    * caller has to give that part of the list fresh positions. */
   if (key->len > MAX_KEY_LEN)
     {
-      g_autofree char *from = describe (before, "the start");
-      g_autofree char *to = describe (after, "the end");
+      /* Translators: the start of a list, used for the first %s in “no
+       * position of at most %d characters fits between %s and %s” */
+      g_autofree char *from = describe (before, _("the start"));
+      /* Translators: the end of a list, used for the second %s in “no
+       * position of at most %d characters fits between %s and %s” */
+      g_autofree char *to = describe (after, _("the end"));
 
       g_set_error (error, TANDEM_POSITION_ERROR, TANDEM_POSITION_ERROR_INVALID,
-                   "no position of at most %d characters fits between %s and %s",
+                   /* Translators: %d is a number of characters; each %s is a
+                    * position key in quotation marks, or “the start” or “the
+                    * end” of the list */
+                   _("no position of at most %d characters fits between %s and %s"),
                    MAX_KEY_LEN, from, to);
       return NULL;
     }

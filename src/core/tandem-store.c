@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 #include <string.h>
@@ -175,6 +176,9 @@ tandem_store_init (TandemStore *self)
 
 /* Errors */
 
+/* @doing is what failed, marked with NC_("database action", …) by the
+ * callers: a phrase that fits “Could not %s in “%s”: %s”, such as “read a
+ * task”. */
 static gboolean
 set_db_error (TandemStore *self,
               int          rc,
@@ -189,34 +193,44 @@ set_db_error (TandemStore *self,
     case SQLITE_NOTADB:
     case SQLITE_CORRUPT:
       g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_CORRUPT,
-                   "“%s” is not a Tandem database or is damaged (%s); it was left untouched",
+                   /* Translators: the first %s is the path of the database file,
+                    * the second SQLite's description of the problem (in English) */
+                   _("“%s” is not a Tandem database or is damaged (%s); it was left untouched"),
                    path, sqlite3_errstr (rc));
       return FALSE;
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_LOCKED,
-                   "“%s” is in use by another program; close it and try again", path);
+                   /* Translators: %s is the path of the database file */
+                   _("“%s” is in use by another program; close it and try again"), path);
       return FALSE;
     case SQLITE_FULL:
       code = TANDEM_STORE_ERROR_IO;
       g_set_error (error, TANDEM_STORE_ERROR, code,
-                   "The disk holding “%s” is full; nothing was saved", path);
+                   /* Translators: %s is the path of the database file */
+                   _("The disk holding “%s” is full; nothing was saved"), path);
       return FALSE;
     default:
       code = TANDEM_STORE_ERROR_IO;
-      g_set_error (error, TANDEM_STORE_ERROR, code, "Could not %s in “%s”: %s", doing, path,
+      /* Translators: the first %s is what failed, one of the phrases with
+       * the context “database action”, such as “read a task”; the second is
+       * the path of the database file, the third SQLite's description of the
+       * problem (in English) */
+      g_set_error (error, TANDEM_STORE_ERROR, code, _("Could not %s in “%s”: %s"),
+                   g_dpgettext2 (GETTEXT_PACKAGE, "database action", doing), path,
                    self->db ? sqlite3_errmsg (self->db) : sqlite3_errstr (rc));
       return FALSE;
     }
 }
 
+/* @message is a sentence with one %s for @id, marked with N_() by the
+ * callers, such as “There is no task with id “%s””. */
 static gboolean
 not_found (GError    **error,
-           const char *what,
+           const char *message,
            const char *id)
 {
-  g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND,
-               "There is no %s with id “%s”", what, id);
+  g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND, _(message), id);
   return FALSE;
 }
 
@@ -248,7 +262,7 @@ prepare (TandemStore *self,
   rc = sqlite3_prepare_v3 (self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
   if (rc != SQLITE_OK)
     {
-      set_db_error (self, rc, "prepare a query", error);
+      set_db_error (self, rc, NC_("database action", "prepare a query"), error);
       return NULL;
     }
   g_hash_table_insert (self->statements, (gpointer) sql, stmt);
@@ -335,12 +349,12 @@ collect_rows (TandemStore    *self,
 }
 
 /* The one row a prepared and bound statement finds by @key; NOT_FOUND
- * (naming @what) when there is none. */
+ * (with @not_found_message, see not_found()) when there is none. */
 static gpointer
 fetch_row (TandemStore  *self,
            sqlite3_stmt *stmt,
            RowFunc       row,
-           const char   *what,
+           const char   *not_found_message,
            const char   *key,
            const char   *doing,
            GError      **error)
@@ -352,7 +366,7 @@ fetch_row (TandemStore  *self,
     found = row (self, stmt);
   sqlite3_reset (stmt);
   if (rc == SQLITE_DONE)
-    not_found (error, what, key);
+    not_found (error, not_found_message, key);
   else if (rc != SQLITE_ROW)
     set_db_error (self, rc, doing, error);
   return found;
@@ -362,14 +376,14 @@ static gboolean
 begin (TandemStore *self,
        GError     **error)
 {
-  return exec (self, "BEGIN IMMEDIATE", "start a change", error);
+  return exec (self, "BEGIN IMMEDIATE", NC_("database action", "start a change"), error);
 }
 
 static gboolean
 commit (TandemStore *self,
         GError     **error)
 {
-  if (!exec (self, "COMMIT", "save the change", error))
+  if (!exec (self, "COMMIT", NC_("database action", "save the change"), error))
     {
       sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
       return FALSE;
@@ -434,7 +448,7 @@ get_setting (TandemStore *self,
   if (rc == SQLITE_ROW)
     value = column_dup (stmt, 0);
   else if (rc != SQLITE_DONE)
-    set_db_error (self, rc, "read a setting", error);
+    set_db_error (self, rc, NC_("database action", "read a setting"), error);
   sqlite3_reset (stmt);
   return value;
 }
@@ -454,7 +468,7 @@ put_setting (TandemStore *self,
     return FALSE;
   bind_text (stmt, 1, key);
   bind_text (stmt, 2, value);
-  return step_done (self, stmt, "save a setting", error);
+  return step_done (self, stmt, NC_("database action", "save a setting"), error);
 }
 
 char *
@@ -501,7 +515,7 @@ pragma_int (TandemStore *self,
     }
   sqlite3_finalize (stmt);
   if (rc != SQLITE_OK)
-    return set_db_error (self, rc, "read the database header", error);
+    return set_db_error (self, rc, NC_("database action", "read the database header"), error);
   return TRUE;
 }
 
@@ -519,7 +533,8 @@ ensure_private_file (const char *path,
       int saved = errno;
 
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "Could not create the folder “%s”: %s", dir, g_strerror (saved));
+                   /* Translators: %s are the path of a folder and why it failed */
+                   _("Could not create the folder “%s”: %s"), dir, g_strerror (saved));
       return FALSE;
     }
 
@@ -529,7 +544,8 @@ ensure_private_file (const char *path,
       int saved = errno;
 
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "Could not open “%s”: %s", path, g_strerror (saved));
+                   /* Translators: %s are the path of the database file and why it failed */
+                   _("Could not open “%s”: %s"), path, g_strerror (saved));
       return FALSE;
     }
   g_close (fd, NULL);
@@ -551,22 +567,29 @@ check_and_migrate (TandemStore *self,
   if (app_id != TANDEM_APPLICATION_ID && (version != 0 || n_objects != 0 || app_id != 0))
     {
       g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_CORRUPT,
-                   "“%s” is a database of another program, not Tandem's; it was left untouched",
+                   /* Translators: %s is the path of the database file */
+                   _("“%s” is a database of another program, not Tandem's; "
+                     "it was left untouched"),
                    self->path);
       return FALSE;
     }
   if (version > TANDEM_STORE_SCHEMA_VERSION)
     {
       g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_TOO_NEW,
-                   "“%s” was written by a newer version of Tandem (schema %" G_GINT64_FORMAT
-                   ", this program knows up to %d); update Tandem to open it",
-                   self->path, version, TANDEM_STORE_SCHEMA_VERSION);
+                   /* Translators: %s is the path of the database file; the numbers
+                    * are versions of its layout (schema) */
+                   _("“%s” was written by a newer version of Tandem (schema %lld, "
+                     "this program knows up to %d); update Tandem to open it"),
+                   self->path, (long long) version, TANDEM_STORE_SCHEMA_VERSION);
       return FALSE;
     }
 
-  if (!exec (self, "PRAGMA journal_mode = WAL", "switch to write-ahead logging", error) ||
-      !exec (self, "PRAGMA synchronous = FULL", "configure durability", error) ||
-      !exec (self, "PRAGMA foreign_keys = ON", "enable foreign keys", error))
+  if (!exec (self, "PRAGMA journal_mode = WAL",
+             NC_("database action", "switch to write-ahead logging"), error) ||
+      !exec (self, "PRAGMA synchronous = FULL",
+             NC_("database action", "configure durability"), error) ||
+      !exec (self, "PRAGMA foreign_keys = ON",
+             NC_("database action", "enable foreign keys"), error))
     return FALSE;
 
   while (version < TANDEM_STORE_SCHEMA_VERSION)
@@ -578,8 +601,9 @@ check_and_migrate (TandemStore *self,
       set_version = g_strdup_printf ("PRAGMA user_version = %" G_GINT64_FORMAT ";"
                                      "PRAGMA application_id = %d;",
                                      version + 1, TANDEM_APPLICATION_ID);
-      if (!exec (self, migrations[version], "upgrade the database", error) ||
-          !exec (self, set_version, "upgrade the database", error) ||
+      if (!exec (self, migrations[version],
+                 NC_("database action", "upgrade the database"), error) ||
+          !exec (self, set_version, NC_("database action", "upgrade the database"), error) ||
           !commit (self, error))
         {
           rollback (self);
@@ -671,7 +695,7 @@ tandem_store_open (const char *path,
   rc = sqlite3_open_v2 (path, &self->db, SQLITE_OPEN_READWRITE, NULL);
   if (rc != SQLITE_OK)
     {
-      set_db_error (self, rc, "open the database", error);
+      set_db_error (self, rc, NC_("database action", "open the database"), error);
       return NULL;
     }
   sqlite3_extended_result_codes (self->db, TRUE);
@@ -782,7 +806,7 @@ load_comments (TandemStore *self,
                                          (const char *) sqlite3_column_text (stmt, 3)));
   sqlite3_reset (stmt);
   if (rc != SQLITE_DONE)
-    return set_db_error (self, rc, "read comments", error);
+    return set_db_error (self, rc, NC_("database action", "read comments"), error);
   return TRUE;
 }
 
@@ -798,7 +822,11 @@ load_task (TandemStore *self,
   if (stmt == NULL)
     return NULL;
   bind_text (stmt, 1, id);
-  task = fetch_row (self, stmt, (RowFunc) task_from_row, "task", id, "read a task", error);
+  task = fetch_row (self, stmt, (RowFunc) task_from_row,
+                    /* Translators: %s is the id of a task, a UUID (or the
+                     * start of one, as given in the command line tool) */
+                    N_("There is no task with id “%s”"), id,
+                    NC_("database action", "read a task"), error);
   if (task == NULL || !load_comments (self, task, error))
     return NULL;
   return g_steal_pointer (&task);
@@ -838,7 +866,7 @@ write_task_row (TandemStore      *self,
   bind_text (stmt, 11, task->updated_at);
   sqlite3_bind_int (stmt, 12, task->deleted ? 1 : 0);
   bind_text (stmt, 13, tandem_sync_status_to_string (task->sync_status));
-  return step_done (self, stmt, "save a task", error);
+  return step_done (self, stmt, NC_("database action", "save a task"), error);
 }
 
 static gboolean
@@ -860,7 +888,7 @@ insert_comment (TandemStore         *self,
   bind_text (stmt, 3, comment->body);
   bind_text (stmt, 4, comment->device_id);
   bind_text (stmt, 5, comment->created_at);
-  return step_done (self, stmt, "save a comment", error);
+  return step_done (self, stmt, NC_("database action", "save a comment"), error);
 }
 
 static gboolean
@@ -880,7 +908,7 @@ set_sync_status (TandemStore      *self,
     return FALSE;
   bind_text (stmt, 1, tandem_sync_status_to_string (status));
   bind_text (stmt, 2, id);
-  return step_done (self, stmt, "update the sync state", error);
+  return step_done (self, stmt, NC_("database action", "update the sync state"), error);
 }
 
 /* What a record's chip says follows from its ops: parked ones mean error,
@@ -908,7 +936,7 @@ refresh_sync_status (TandemStore  *self,
   n_conflicts = sqlite3_column_int64 (stmt, 2);
   sqlite3_reset (stmt);
   if (rc != SQLITE_ROW)
-    return set_db_error (self, rc, "read the outbox", error);
+    return set_db_error (self, rc, NC_("database action", "read the outbox"), error);
 
   return set_sync_status (self, entity, id,
                           n_conflicts > 0 ? TANDEM_SYNC_NEEDS_REVIEW
@@ -949,7 +977,7 @@ add_history (TandemStore *self,
   bind_text (stmt, 6, old_text);
   bind_text (stmt, 7, new_text);
   bind_text (stmt, 8, note);
-  return step_done (self, stmt, "record history", error);
+  return step_done (self, stmt, NC_("database action", "record history"), error);
 }
 
 /* One history line per field that differs between @before and @after. */
@@ -1024,7 +1052,7 @@ insert_op (TandemStore *self,
   bind_text (stmt, 6, patch);
   bind_text (stmt, 7, base);
   bind_text (stmt, 8, op->created_at);
-  if (!step_done (self, stmt, "queue the change for sync", error))
+  if (!step_done (self, stmt, NC_("database action", "queue the change for sync"), error))
     return FALSE;
   op->seq = sqlite3_last_insert_rowid (self->db);
   return TRUE;
@@ -1052,7 +1080,7 @@ coalescable_op (TandemStore *self,
     op = op_from_row (self, stmt);
   sqlite3_reset (stmt);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    set_db_error (self, rc, "read the outbox", error);
+    set_db_error (self, rc, NC_("database action", "read the outbox"), error);
   if (op != NULL && op->state != TANDEM_OP_STATE_NEW)
     g_clear_pointer (&op, tandem_op_free);
   return op;
@@ -1077,7 +1105,7 @@ rewrite_op_payload (TandemStore    *self,
   bind_text (stmt, 1, patch);
   bind_text (stmt, 2, base);
   sqlite3_bind_int64 (stmt, 3, op->seq);
-  return step_done (self, stmt, "update a queued change", error);
+  return step_done (self, stmt, NC_("database action", "update a queued change"), error);
 }
 
 static gboolean
@@ -1090,7 +1118,7 @@ delete_op (TandemStore *self,
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, seq);
-  return step_done (self, stmt, "update the outbox", error);
+  return step_done (self, stmt, NC_("database action", "update the outbox"), error);
 }
 
 static TandemOp *
@@ -1248,7 +1276,10 @@ load_list (TandemStore *self,
   if (stmt == NULL)
     return NULL;
   bind_text (stmt, 1, id);
-  return fetch_row (self, stmt, (RowFunc) list_from_row, "list", id, "read a list", error);
+  return fetch_row (self, stmt, (RowFunc) list_from_row,
+                    /* Translators: %s is the id of a list, a UUID */
+                    N_("There is no list with id “%s”"), id,
+                    NC_("database action", "read a list"), error);
 }
 
 /* A task may only be put into a list that exists here and is not deleted. */
@@ -1268,7 +1299,8 @@ check_list_id (TandemStore *self,
   if (list->deleted)
     {
       g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_INVALID,
-                   "The list “%s” is deleted", list->name);
+                   /* Translators: %s is the name of a list */
+                   _("The list “%s” is deleted"), list->name);
       return FALSE;
     }
   return TRUE;
@@ -1295,7 +1327,7 @@ position_at_end (TandemStore *self,
   sqlite3_reset (stmt);
   if (rc != SQLITE_ROW)
     {
-      set_db_error (self, rc, "read the list order", error);
+      set_db_error (self, rc, NC_("database action", "read the list order"), error);
       return NULL;
     }
   return tandem_position_between (last, NULL, error);
@@ -1350,7 +1382,7 @@ create_task (TandemStore *self,
     if (!tandem_validate_tag (g_ptr_array_index (draft->tags, i), error))
       return FALSE;
   if (draft->tags->len > TANDEM_TAGS_MAX)
-    return invalid_request (error, "Too many tags; a task has at most 64");
+    return invalid_request (error, _("Too many tags; a task has at most 64"));
 
   task->id = tandem_new_id ();
   task->list_id = g_strdup (draft->list_id);
@@ -1407,7 +1439,8 @@ load_live_task (TandemStore *self,
   if (task != NULL && task->deleted)
     {
       g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_INVALID,
-                   "The task “%s” is in the Trash; restore it first", task->title);
+                   /* Translators: %s is the title of a task */
+                   _("The task “%s” is in the Trash; restore it first"), task->title);
       tandem_task_free (task);
       return NULL;
     }
@@ -1472,7 +1505,9 @@ update_task (TandemStore *self,
           field == TANDEM_FIELD_TAGS)
         {
           g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_INVALID,
-                       "“%s” cannot be changed this way", name);
+                       /* Translators: %s is the name of a field of a task, such as
+                        * “tags” (not translated) */
+                       _("“%s” cannot be changed this way"), name);
           return FALSE;
         }
       if (!tandem_task_set_field (after, field, value, error))
@@ -1535,7 +1570,7 @@ change_tags (TandemStore *self,
       if (!tandem_task_add_tag (after, c->add[i]))
         continue;
       if (after->tags->len > TANDEM_TAGS_MAX)
-        return invalid_request (error, "Too many tags; a task has at most 64");
+        return invalid_request (error, _("Too many tags; a task has at most 64"));
       if (!queue_tag_change (self, step, after, c->add[i], TANDEM_OP_TAG_ADD, error))
         return FALSE;
     }
@@ -1648,8 +1683,10 @@ set_deleted (TandemStore *self,
   if (task->deleted == s->deleted)
     {
       g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_INVALID,
-                   s->deleted ? "The task “%s” is already in the Trash"
-                              : "The task “%s” is not in the Trash",
+                   /* Translators: %s is the title of a task */
+                   s->deleted ? _("The task “%s” is already in the Trash")
+                              /* Translators: %s is the title of a task */
+                              : _("The task “%s” is not in the Trash"),
                    task->title);
       return FALSE;
     }
@@ -1729,7 +1766,7 @@ neighbour_position (TandemStore *self,
   *position = rc == SQLITE_ROW ? column_dup (stmt, 0) : NULL;
   sqlite3_reset (stmt);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    return set_db_error (self, rc, "read the list order", error);
+    return set_db_error (self, rc, NC_("database action", "read the list order"), error);
   return TRUE;
 }
 
@@ -1749,7 +1786,7 @@ move_task (TandemStore *self,
   if (before == NULL || !(anchor = load_live_task (self, anchor_id, error)))
     return FALSE;
   if (g_strcmp0 (before->id, anchor->id) == 0)
-    return invalid_request (error, "A task cannot be moved next to itself");
+    return invalid_request (error, _("A task cannot be moved next to itself"));
 
   /* Positions that tie (two devices made the same key) are skipped over, so
    * the new key always lands strictly on the requested side. */
@@ -1805,7 +1842,8 @@ tandem_store_resolve_task_id (TandemStore *self,
   if (len < 4 || len > 36 || strspn (id_or_prefix, "0123456789abcdef-") != len)
     {
       g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND,
-                   "“%s” is not a task id (a UUID, or at least its first 4 characters)",
+                   /* Translators: %s is what was given as the id of a task */
+                   _("“%s” is not a task id (a UUID, or at least its first 4 characters)"),
                    id_or_prefix);
       return NULL;
     }
@@ -1826,18 +1864,19 @@ tandem_store_resolve_task_id (TandemStore *self,
   sqlite3_reset (stmt);
   if (rc != SQLITE_DONE)
     {
-      set_db_error (self, rc, "look up a task", error);
+      set_db_error (self, rc, NC_("database action", "look up a task"), error);
       return NULL;
     }
   if (n == 0)
     {
-      not_found (error, "task", id_or_prefix);
+      not_found (error, N_("There is no task with id “%s”"), id_or_prefix);
       return NULL;
     }
   if (n > 1)
     {
       g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND,
-                   "“%s” matches more than one task; give more of the id", id_or_prefix);
+                   /* Translators: %s is the start of the id of a task */
+                   _("“%s” matches more than one task; give more of the id"), id_or_prefix);
       return NULL;
     }
   return g_steal_pointer (&found);
@@ -1874,7 +1913,7 @@ tandem_store_list_tasks (TandemStore     *self,
   if (!(stmt = prepare (self, sql[query], error)))
     return NULL;
   return collect_rows (self, stmt, (RowFunc) task_from_row, (GDestroyNotify) tandem_task_free,
-                       "read tasks", error);
+                       NC_("database action", "read tasks"), error);
 }
 
 /* Base snapshots are stored as {"rev", "updated_at", field: value...}. */
@@ -1950,9 +1989,9 @@ tandem_store_get_task_base (TandemStore *self,
     base = snapshot_from_string (id, (const char *) sqlite3_column_text (stmt, 0));
   sqlite3_reset (stmt);
   if (rc == SQLITE_DONE)
-    not_found (error, "task", id);
+    not_found (error, N_("There is no task with id “%s”"), id);
   else if (rc != SQLITE_ROW)
-    set_db_error (self, rc, "read a task", error);
+    set_db_error (self, rc, NC_("database action", "read a task"), error);
   return base;
 }
 
@@ -1984,7 +2023,7 @@ create_list (TandemStore *self,
   last = rc == SQLITE_ROW ? column_dup (stmt, 0) : NULL;
   sqlite3_reset (stmt);
   if (rc != SQLITE_ROW)
-    return set_db_error (self, rc, "read lists", error);
+    return set_db_error (self, rc, NC_("database action", "read lists"), error);
 
   list->id = tandem_new_id ();
   g_free (list->name);
@@ -2001,7 +2040,7 @@ create_list (TandemStore *self,
   bind_text (stmt, 1, list->id);
   bind_text (stmt, 2, list->name);
   bind_text (stmt, 3, list->position);
-  if (!step_done (self, stmt, "save a list", error))
+  if (!step_done (self, stmt, NC_("database action", "save a list"), error))
     return FALSE;
 
   op = new_op (self, TANDEM_ENTITY_LIST, list->id, TANDEM_OP_CREATE, 0);
@@ -2055,7 +2094,7 @@ tandem_store_list_lists (TandemStore *self,
                         error)))
     return NULL;
   return collect_rows (self, stmt, (RowFunc) list_from_row, (GDestroyNotify) tandem_list_free,
-                       "read lists", error);
+                       NC_("database action", "read lists"), error);
 }
 
 /* Outbox API */
@@ -2073,7 +2112,7 @@ tandem_store_outbox_list (TandemStore *self,
     return NULL;
   sqlite3_bind_int64 (stmt, 1, limit == 0 ? -1 : (gint64) limit);
   return collect_rows (self, stmt, (RowFunc) op_from_row, (GDestroyNotify) tandem_op_free,
-                       "read the outbox", error);
+                       NC_("database action", "read the outbox"), error);
 }
 
 static gboolean
@@ -2093,7 +2132,7 @@ mark_sent (TandemStore *self,
       if (stmt == NULL)
         return FALSE;
       bind_text (stmt, 1, op_ids[i]);
-      if (!step_done (self, stmt, "update the outbox", error))
+      if (!step_done (self, stmt, NC_("database action", "update the outbox"), error))
         return FALSE;
 
       /* The row shows it is on its way. */
@@ -2108,7 +2147,7 @@ mark_sent (TandemStore *self,
           if (stmt == NULL)
             return FALSE;
           bind_text (stmt, 1, op_ids[i]);
-          if (!step_done (self, stmt, "update the sync state", error))
+          if (!step_done (self, stmt, NC_("database action", "update the sync state"), error))
             return FALSE;
         }
     }
@@ -2140,7 +2179,7 @@ ops_of_entity (TandemStore *self,
     return NULL;
   bind_text (stmt, 1, entity_id);
   return collect_rows (self, stmt, (RowFunc) op_from_row, (GDestroyNotify) tandem_op_free,
-                       "read the outbox", error);
+                       NC_("database action", "read the outbox"), error);
 }
 
 /* Replays a queued op on top of @task (the rebase of DESIGN §3). */
@@ -2208,14 +2247,14 @@ prune_comments (TandemStore      *self,
       g_ptr_array_add (ids, column_dup (stmt, 0));
   sqlite3_reset (stmt);
   if (rc != SQLITE_DONE)
-    return set_db_error (self, rc, "read comments", error);
+    return set_db_error (self, rc, NC_("database action", "read comments"), error);
 
   for (guint i = 0; i < ids->len; i++)
     {
       if (!(stmt = prepare (self, "DELETE FROM comments WHERE id = ?", error)))
         return FALSE;
       bind_text (stmt, 1, g_ptr_array_index (ids, i));
-      if (!step_done (self, stmt, "remove a comment", error))
+      if (!step_done (self, stmt, NC_("database action", "remove a comment"), error))
         return FALSE;
     }
   return TRUE;
@@ -2261,7 +2300,7 @@ rebase_task_with_snapshot (TandemStore      *self,
     return FALSE;
   bind_text (stmt, 1, server_snapshot);
   bind_text (stmt, 2, server->id);
-  if (!step_done (self, stmt, "save the synced state", error))
+  if (!step_done (self, stmt, NC_("database action", "save the synced state"), error))
     return FALSE;
   return refresh_sync_status (self, TANDEM_ENTITY_TASK, server->id, error);
 }
@@ -2291,8 +2330,11 @@ load_op (TandemStore *self,
   if (stmt == NULL)
     return NULL;
   bind_text (stmt, 1, op_id);
-  return fetch_row (self, stmt, (RowFunc) op_from_row, "queued change", op_id, "read the outbox",
-                    error);
+  return fetch_row (self, stmt, (RowFunc) op_from_row,
+                    /* Translators: %s is the id of a change waiting to be sent to the
+                     * server, a UUID */
+                    N_("There is no queued change with id “%s”"), op_id,
+                    NC_("database action", "read the outbox"), error);
 }
 
 static gboolean
@@ -2309,7 +2351,7 @@ ack_op (TandemStore *self,
   if (a->task != NULL)
     {
       if (op->entity != TANDEM_ENTITY_TASK || g_strcmp0 (a->task->id, op->entity_id) != 0)
-        return invalid_request (error, "The server's record is not the one this change was for");
+        return invalid_request (error, _("The server's record is not the one this change was for"));
       return rebase_task (self, a->task, error);
     }
   return refresh_sync_status (self, op->entity, op->entity_id, error);
@@ -2350,7 +2392,7 @@ park_op (TandemStore *self,
     return FALSE;
   bind_text (stmt, 1, p->message);
   sqlite3_bind_int64 (stmt, 2, op->seq);
-  return step_done (self, stmt, "update the outbox", error) &&
+  return step_done (self, stmt, NC_("database action", "update the outbox"), error) &&
          refresh_sync_status (self, op->entity, op->entity_id, error);
 }
 
@@ -2405,7 +2447,8 @@ tandem_store_get_history (TandemStore *self,
     return NULL;
   bind_text (stmt, 1, entity_id);
   return collect_rows (self, stmt, (RowFunc) history_from_row,
-                       (GDestroyNotify) tandem_history_entry_free, "read history", error);
+                       (GDestroyNotify) tandem_history_entry_free,
+                       NC_("database action", "read history"), error);
 }
 
 /* Sync: what the sync engine asks of the store (DESIGN §3, §5). Each call is
@@ -2445,7 +2488,7 @@ tandem_store_outbox_next_batch (TandemStore *self,
     return NULL;
   sqlite3_bind_int64 (stmt, 1, limit);
   return collect_rows (self, stmt, (RowFunc) op_from_row, (GDestroyNotify) tandem_op_free,
-                       "read the outbox", error);
+                       NC_("database action", "read the outbox"), error);
 }
 
 static gboolean
@@ -2470,7 +2513,7 @@ reset_syncing (TandemStore *self,
         g_ptr_array_add (ids, column_dup (stmt, 0));
       sqlite3_reset (stmt);
       if (rc != SQLITE_DONE)
-        return set_db_error (self, rc, "read the sync state", error);
+        return set_db_error (self, rc, NC_("database action", "read the sync state"), error);
       for (guint i = 0; i < ids->len; i++)
         if (!refresh_sync_status (self, t == 0 ? TANDEM_ENTITY_TASK : TANDEM_ENTITY_LIST,
                                   g_ptr_array_index (ids, i), error))
@@ -2511,7 +2554,7 @@ write_list_row (TandemStore      *self,
   bind_text (stmt, 5, list->updated_at);
   sqlite3_bind_int (stmt, 6, list->deleted ? 1 : 0);
   bind_text (stmt, 7, tandem_sync_status_to_string (list->sync_status));
-  return step_done (self, stmt, "save a list", error);
+  return step_done (self, stmt, NC_("database action", "save a list"), error);
 }
 
 /* The list as the server has it, with this device's queued changes on top. */
@@ -2612,7 +2655,7 @@ delete_ops_of (TandemStore *self,
   if (stmt == NULL)
     return FALSE;
   bind_text (stmt, 1, entity_id);
-  return step_done (self, stmt, "update the outbox", error);
+  return step_done (self, stmt, NC_("database action", "update the outbox"), error);
 }
 
 /* Puts the remaining ops of a record after the ones just queued, keeping
@@ -2632,7 +2675,7 @@ requeue_ops_of (TandemStore *self,
     return FALSE;
   bind_text (stmt, 1, entity_id);
   sqlite3_bind_int64 (stmt, 2, after_seq);
-  return step_done (self, stmt, "update the outbox", error);
+  return step_done (self, stmt, NC_("database action", "update the outbox"), error);
 }
 
 static const TandemField value_fields[] = {
@@ -2710,7 +2753,7 @@ queue_create_of (TandemStore      *self,
   if (!(stmt = prepare (self, "UPDATE tasks SET base = NULL WHERE id = ?", error)))
     return FALSE;
   bind_text (stmt, 1, task->id);
-  return step_done (self, stmt, "forget the synced state", error) &&
+  return step_done (self, stmt, NC_("database action", "forget the synced state"), error) &&
          refresh_sync_status (self, TANDEM_ENTITY_TASK, task->id, error);
 }
 
@@ -2739,7 +2782,7 @@ store_conflict (TandemStore        *self,
   bind_text (stmt, 4, base_text);
   bind_text (stmt, 5, remote_text);
   bind_text (stmt, 6, now);
-  return step_done (self, stmt, "record a conflict", error) &&
+  return step_done (self, stmt, NC_("database action", "record a conflict"), error) &&
          refresh_sync_status (self, TANDEM_ENTITY_TASK, remote->id, error);
 }
 
@@ -3051,7 +3094,7 @@ apply_remote_task (TandemStore      *self,
     sqlite3_bind_int64 (stmt, 2, server->rev);
     bind_text (stmt, 3, server->id);
     sqlite3_bind_int64 (stmt, 4, server->rev);
-    if (!step_done (self, stmt, "update a conflict", error))
+    if (!step_done (self, stmt, NC_("database action", "update a conflict"), error))
       return FALSE;
   }
 
@@ -3133,14 +3176,14 @@ forget_unseen (TandemStore *self,
       g_ptr_array_add (ids, column_dup (stmt, 0));
   sqlite3_reset (stmt);
   if (rc != SQLITE_DONE)
-    return set_db_error (self, rc, "read tasks", error);
+    return set_db_error (self, rc, NC_("database action", "read tasks"), error);
 
   for (guint i = 0; i < ids->len; i++)
     {
       if (!(stmt = prepare (self, "DELETE FROM tasks WHERE id = ?", error)))
         return FALSE;
       bind_text (stmt, 1, g_ptr_array_index (ids, i));
-      if (!step_done (self, stmt, "forget a purged task", error))
+      if (!step_done (self, stmt, NC_("database action", "forget a purged task"), error))
         return FALSE;
     }
   return TRUE;
@@ -3206,7 +3249,8 @@ tandem_store_list_conflicts (TandemStore *self,
                         error)))
     return NULL;
   conflicts = collect_rows (self, stmt, (RowFunc) conflict_from_row,
-                            (GDestroyNotify) tandem_conflict_free, "read conflicts", error);
+                            (GDestroyNotify) tandem_conflict_free,
+                            NC_("database action", "read conflicts"), error);
   if (conflicts == NULL)
     return NULL;
   for (guint i = 0; i < conflicts->len; i++)
@@ -3232,9 +3276,10 @@ tandem_store_get_conflict (TandemStore *self,
                         error)))
     return NULL;
   bind_text (stmt, 1, task_id);
-  conflict = fetch_row (self, stmt, (RowFunc) conflict_from_row, "conflict to resolve for the task",
-                        task_id,
-                        "read conflicts", error);
+  conflict = fetch_row (self, stmt, (RowFunc) conflict_from_row,
+                        /* Translators: %s is the id of a task, a UUID */
+                        N_("There is no conflict to resolve for the task with id “%s”"),
+                        task_id, NC_("database action", "read conflicts"), error);
   if (conflict == NULL)
     return NULL;
   if (!complete_conflict (self, conflict, error))
@@ -3259,7 +3304,7 @@ clear_conflict (TandemStore *self,
   if (stmt == NULL)
     return FALSE;
   bind_text (stmt, 1, task_id);
-  return step_done (self, stmt, "clear a conflict", error);
+  return step_done (self, stmt, NC_("database action", "clear a conflict"), error);
 }
 
 static gboolean
@@ -3309,7 +3354,10 @@ resolve (TandemStore *self,
           if (value == NULL)
             {
               g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_INVALID,
-                           "Choose what to keep for “%s” (local, remote or a value)", name);
+                           /* Translators: %s is the name of a field of a task, such as
+                            * “title”; “local” and “remote” are words to type (in the
+                            * command line tool) and must not be translated */
+                           _("Choose what to keep for “%s” (local, remote or a value)"), name);
               return FALSE;
             }
           if (!tandem_task_set_field (final, c->field, value, &local_error))
@@ -3344,7 +3392,9 @@ resolve (TandemStore *self,
               if (!colliding)
                 {
                   g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_INVALID,
-                               "“%s” is not in conflict for this task", (char *) key);
+                               /* Translators: %s is the name of a field of a task,
+                                * such as “title” (not translated) */
+                               _("“%s” is not in conflict for this task"), (char *) key);
                   return FALSE;
                 }
             }
@@ -3354,8 +3404,11 @@ resolve (TandemStore *self,
     }
 
   if (r->resolution == TANDEM_RESOLUTION_FIELDS)
-    return invalid_request (error, "This task was deleted on one device and edited on the other: "
-                                   "keep this device's version (local) or the server's (remote)");
+    /* Translators: “local” and “remote” are words to type (in the command
+     * line tool) and must not be translated */
+    return invalid_request (error, _("This task was deleted on one device and edited on the "
+                                     "other: keep this device's version (local) or the "
+                                     "server's (remote)"));
 
   if (r->resolution == TANDEM_RESOLUTION_REMOTE)
     {
@@ -3438,7 +3491,7 @@ tandem_store_get_sync_counts (TandemStore *self,
     }
   sqlite3_reset (stmt);
   if (rc != SQLITE_ROW)
-    return set_db_error (self, rc, "read the outbox", error);
+    return set_db_error (self, rc, NC_("database action", "read the outbox"), error);
   return TRUE;
 }
 
@@ -3456,7 +3509,8 @@ prepare_for_new_server (TandemStore *self,
   /* Lists first, so that their tasks' list ids are known when they land. */
   if (!(stmt = prepare (self, "SELECT " LIST_COLUMNS " FROM lists WHERE deleted = 0", error)) ||
       !(lists = collect_rows (self, stmt, (RowFunc) list_from_row,
-                              (GDestroyNotify) tandem_list_free, "read lists", error)))
+                              (GDestroyNotify) tandem_list_free,
+                              NC_("database action", "read lists"), error)))
     return FALSE;
   for (guint i = 0; i < lists->len; i++)
     {
@@ -3482,7 +3536,7 @@ prepare_for_new_server (TandemStore *self,
     return FALSE;
   {
     g_autoptr(GPtrArray) ids = collect_rows (self, stmt, (RowFunc) column_dup_first, g_free,
-                                             "read tasks", error);
+                                             NC_("database action", "read tasks"), error);
 
     if (ids == NULL)
       return FALSE;
@@ -3506,7 +3560,7 @@ prepare_for_new_server (TandemStore *self,
                "AND id NOT IN (SELECT entity_id FROM outbox) "
                "AND id NOT IN (SELECT entity_id FROM conflicts);"
                "DELETE FROM settings WHERE key = 'cursor';",
-               "prepare for the new server", error) &&
+               NC_("database action", "prepare for the new server"), error) &&
          reset_syncing (self, NULL, error);
 }
 

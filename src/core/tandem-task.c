@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "tandem-position.h"
@@ -710,6 +711,7 @@ tandem_list_free (TandemList *list)
 
 /* Validation */
 
+/* @what names the text in messages, marked with N_() by the callers. */
 static gboolean
 validate_text (const char *what,
                const char *text,
@@ -720,19 +722,25 @@ validate_text (const char *what,
   gsize len;
 
   if (text == NULL)
-    return invalid (error, "%s is missing", what);
+    /* Translators: %s names a piece of text, such as “title” or “list name” */
+    return invalid (error, _("%s is missing"), _(what));
   len = strlen (text);
   if (!g_utf8_validate (text, len, NULL))
-    return invalid (error, "%s is not valid UTF-8", what);
+    /* Translators: %s names a piece of text, such as “title” or “list name” */
+    return invalid (error, _("%s is not valid UTF-8"), _(what));
   if (len > max_bytes)
-    return invalid (error, "%s is too long (%" G_GSIZE_FORMAT " bytes; at most %" G_GSIZE_FORMAT ")",
-                    what, len, max_bytes);
+    /* Translators: the first %s names a piece of text, such as “title” or
+     * “list name”; then come its length and the limit, both in bytes */
+    return invalid (error, _("%s is too long (%zu bytes; at most %zu)"),
+                    _(what), (size_t) len, (size_t) max_bytes);
   for (const char *p = text; *p; p = g_utf8_next_char (p))
     {
       gunichar c = g_utf8_get_char (p);
 
       if ((c < 0x20 && !(allow_newlines && (c == '\n' || c == '\t'))) || c == 0x7f)
-        return invalid (error, "%s contains a control character (U+%04X)", what, c);
+        /* Translators: %s names a piece of text, such as “title” or “list
+         * name”; U+%04X is the code of the offending character */
+        return invalid (error, _("%s contains a control character (U+%04X)"), _(what), c);
     }
   return TRUE;
 }
@@ -753,8 +761,8 @@ tandem_validate_uuid (const char *id,
                       GError    **error)
 {
   if (id == NULL || !g_uuid_string_is_valid (id))
-    return invalid (error, "“%s” is not a valid id (expected a UUID such as "
-                    "0b6f4c52-1f0e-4d7a-9a55-2f7c1e8b3d10)", id ? id : "");
+    return invalid (error, _("“%s” is not a valid id (expected a UUID such as "
+                             "0b6f4c52-1f0e-4d7a-9a55-2f7c1e8b3d10)"), id ? id : "");
   return TRUE;
 }
 
@@ -762,10 +770,12 @@ gboolean
 tandem_validate_title (const char *title,
                        GError    **error)
 {
-  if (!validate_text ("title", title, TANDEM_TITLE_MAX, FALSE, error))
+  /* Translators: the title of a task, used for %s in messages such as
+   * “%s is missing” */
+  if (!validate_text (N_("title"), title, TANDEM_TITLE_MAX, FALSE, error))
     return FALSE;
   if (is_blank (title))
-    return invalid (error, "title is empty; a task needs a title");
+    return invalid (error, _("title is empty; a task needs a title"));
   return TRUE;
 }
 
@@ -773,7 +783,9 @@ gboolean
 tandem_validate_notes (const char *notes,
                        GError    **error)
 {
-  return validate_text ("notes", notes, TANDEM_NOTES_MAX, TRUE, error);
+  /* Translators: the notes of a task, used for %s in messages such as
+   * “%s is too long (…)” */
+  return validate_text (N_("notes"), notes, TANDEM_NOTES_MAX, TRUE, error);
 }
 
 gboolean
@@ -794,11 +806,13 @@ tandem_validate_date (const char *date,
   m = g_ascii_digit_value (date[5]) * 10 + g_ascii_digit_value (date[6]);
   d = g_ascii_digit_value (date[8]) * 10 + g_ascii_digit_value (date[9]);
   if (y < 1 || !g_date_valid_dmy (d, m, y))
-    return invalid (error, "“%s” is not a real calendar date", date);
+    return invalid (error, _("“%s” is not a real calendar date"), date);
   return TRUE;
 
 not_a_date:
-  return invalid (error, "“%s” is not a date; use YYYY-MM-DD, for example 2026-12-24",
+  /* Translators: YYYY-MM-DD is the format the date must have; translate the
+   * letters if your language names year, month and day otherwise */
+  return invalid (error, _("“%s” is not a date; use YYYY-MM-DD, for example 2026-12-24"),
                   date ? date : "");
 }
 
@@ -807,8 +821,10 @@ tandem_validate_priority (gint64   priority,
                           GError **error)
 {
   if (priority < 0 || priority > TANDEM_PRIORITY_MAX)
-    return invalid (error, "priority %" G_GINT64_FORMAT " is out of range; use 0 (none) to %d (high)",
-                    priority, TANDEM_PRIORITY_MAX);
+    /* Translators: the first number is the priority given, the second the
+     * highest priority there is */
+    return invalid (error, _("priority %lld is out of range; use 0 (none) to %d (high)"),
+                    (long long) priority, TANDEM_PRIORITY_MAX);
   return TRUE;
 }
 
@@ -816,13 +832,16 @@ gboolean
 tandem_validate_tag (const char *tag,
                      GError    **error)
 {
-  if (!validate_text ("tag", tag, TANDEM_TAG_MAX, FALSE, error))
+  /* Translators: a tag of a task, used for %s in messages such as
+   * “%s is missing” */
+  if (!validate_text (N_("tag"), tag, TANDEM_TAG_MAX, FALSE, error))
     return FALSE;
   if (*tag == '\0')
-    return invalid (error, "a tag cannot be empty");
+    return invalid (error, _("a tag cannot be empty"));
   for (const char *p = tag; *p; p = g_utf8_next_char (p))
     if (g_unichar_isspace (g_utf8_get_char (p)) || *p == ',')
-      return invalid (error, "tag “%s” contains a space or comma; tags are single words", tag);
+      return invalid (error, _("tag “%s” contains a space or comma; tags are single words"),
+                      tag);
   return TRUE;
 }
 
@@ -830,10 +849,12 @@ gboolean
 tandem_validate_comment (const char *body,
                          GError    **error)
 {
-  if (!validate_text ("comment", body, TANDEM_COMMENT_MAX, TRUE, error))
+  /* Translators: a comment on a task, used for %s in messages such as
+   * “%s is missing” */
+  if (!validate_text (N_("comment"), body, TANDEM_COMMENT_MAX, TRUE, error))
     return FALSE;
   if (is_blank (body))
-    return invalid (error, "comment is empty");
+    return invalid (error, _("comment is empty"));
   return TRUE;
 }
 
@@ -841,10 +862,12 @@ gboolean
 tandem_validate_list_name (const char *name,
                            GError    **error)
 {
-  if (!validate_text ("list name", name, TANDEM_LIST_NAME_MAX, FALSE, error))
+  /* Translators: the name of a list of tasks, used for %s in messages such
+   * as “%s is missing” */
+  if (!validate_text (N_("list name"), name, TANDEM_LIST_NAME_MAX, FALSE, error))
     return FALSE;
   if (is_blank (name))
-    return invalid (error, "list name is empty");
+    return invalid (error, _("list name is empty"));
   return TRUE;
 }
 

@@ -529,6 +529,9 @@ main (int    argc,
   const char *command;
 
   setlocale (LC_ALL, "");
+  /* The protocol speaks English: validation messages shared with the app
+   * are translated there, never in a problem body or the server's log. */
+  setlocale (LC_MESSAGES, "C");
   g_set_prgname ("tandem-server");
 
   /* stdout carries only "listening on URL" (or a token). */
