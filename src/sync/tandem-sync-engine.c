@@ -1003,7 +1003,9 @@ pull_done (GObject      *source,
     attempt->pages = g_queue_new ();
   g_queue_push_tail (attempt->pages, g_steal_pointer (&page));
   if (attempt->store_pages_id == 0)
-    attempt->store_pages_id = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, store_pages_cb,
+    /* Above GTK's redraw (a window animating a spinner must not starve the
+     * pull), below I/O (the request for the next page goes out first). */
+    attempt->store_pages_id = g_idle_add_full (G_PRIORITY_HIGH_IDLE, store_pages_cb,
                                                g_object_ref (task), g_object_unref);
 }
 
