@@ -486,6 +486,138 @@ tandem_json_parse (const char  *data,
   return root;
 }
 
+/* Compact JSON, written directly: json-glib's generator builds and frees
+ * a string per node and was a sixth of a pull's instructions. The output
+ * is json-glib 1.6's to the byte (test-codec checks it), including its
+ * escapes: \uXXXX for 0x01-0x1e and 0x7f, short forms for \b \t \n \f
+ * \r, 0x1f left as it is. FALSE when @node holds a double, whose format
+ * is left to json-glib. */
+static gboolean write_compact (GString  *out,
+                               JsonNode *node);
+
+static void
+write_string (GString    *out,
+              const char *text)
+{
+  const char *run = text;
+
+  g_string_append_c (out, '"');
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      guchar c = (guchar) *p;
+      const char *escape = NULL;
+      char buffer[8];
+
+      switch (c)
+        {
+        case '"': escape = "\\\""; break;
+        case '\\': escape = "\\\\"; break;
+        case '\b': escape = "\\b"; break;
+        case '\t': escape = "\\t"; break;
+        case '\n': escape = "\\n"; break;
+        case '\f': escape = "\\f"; break;
+        case '\r': escape = "\\r"; break;
+        default:
+          if (c < 0x1f || c == 0x7f)
+            {
+              g_snprintf (buffer, sizeof buffer, "\\u%04x", c);
+              escape = buffer;
+            }
+        }
+      if (escape != NULL)
+        {
+          g_string_append_len (out, run, p - run);
+          g_string_append (out, escape);
+          run = p + 1;
+        }
+    }
+  g_string_append (out, run);
+  g_string_append_c (out, '"');
+}
+
+typedef struct
+{
+  GString  *out;
+  gboolean  first;
+  gboolean  ok;
+} WriteMembers;
+
+static void
+write_member (JsonObject  *object,
+              const char  *name,
+              JsonNode    *value,
+              gpointer     data)
+{
+  WriteMembers *w = data;
+
+  if (!w->ok)
+    return;
+  if (!w->first)
+    g_string_append_c (w->out, ',');
+  w->first = FALSE;
+  write_string (w->out, name);
+  g_string_append_c (w->out, ':');
+  w->ok = write_compact (w->out, value);
+}
+
+static void
+write_element (JsonArray *array,
+               guint      index,
+               JsonNode  *value,
+               gpointer   data)
+{
+  WriteMembers *w = data;
+
+  if (!w->ok)
+    return;
+  if (index > 0)
+    g_string_append_c (w->out, ',');
+  w->ok = write_compact (w->out, value);
+}
+
+static gboolean
+write_compact (GString  *out,
+               JsonNode *node)
+{
+  WriteMembers w = { out, TRUE, TRUE };
+
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_OBJECT:
+      g_string_append_c (out, '{');
+      json_object_foreach_member (json_node_get_object (node), write_member, &w);
+      g_string_append_c (out, '}');
+      return w.ok;
+
+    case JSON_NODE_ARRAY:
+      g_string_append_c (out, '[');
+      json_array_foreach_element (json_node_get_array (node), write_element, &w);
+      g_string_append_c (out, ']');
+      return w.ok;
+
+    case JSON_NODE_NULL:
+      g_string_append (out, "null");
+      return TRUE;
+
+    case JSON_NODE_VALUE:
+      switch (json_node_get_value_type (node))
+        {
+        case G_TYPE_INT64:
+          g_string_append_printf (out, "%" G_GINT64_FORMAT, json_node_get_int (node));
+          return TRUE;
+        case G_TYPE_BOOLEAN:
+          g_string_append (out, json_node_get_boolean (node) ? "true" : "false");
+          return TRUE;
+        case G_TYPE_STRING:
+          write_string (out, json_node_get_string (node));
+          return TRUE;
+        default:
+          return FALSE;
+        }
+    }
+  return FALSE;
+}
+
 char *
 tandem_json_to_string (JsonNode *node,
                        gboolean  pretty)
@@ -493,6 +625,15 @@ tandem_json_to_string (JsonNode *node,
   g_autoptr(JsonGenerator) generator = NULL;
 
   g_return_val_if_fail (node != NULL, NULL);
+
+  if (!pretty)
+    {
+      GString *out = g_string_sized_new (256);
+
+      if (write_compact (out, node))
+        return g_string_free (out, FALSE);
+      g_string_free (out, TRUE);
+    }
 
   generator = json_generator_new ();
   json_generator_set_pretty (generator, pretty);

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "tandem-codec.h"
 #include "tandem-position.h"
 #include "tandem-store.h"
 
@@ -403,10 +404,7 @@ rollback (TandemStore *self)
 static char *
 node_to_string (JsonNode *node)
 {
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-
-  json_generator_set_root (generator, node);
-  return json_generator_to_data (generator, NULL);
+  return tandem_json_to_string (node, FALSE);
 }
 
 static char *
@@ -832,26 +830,43 @@ load_task (TandemStore *self,
   return g_steal_pointer (&task);
 }
 
+/* Writes the row; with @base, the base snapshot in the same statement
+ * (a rebase), else the base is left as it is. */
 static gboolean
-write_task_row (TandemStore      *self,
-                const TandemTask *task,
-                GError          **error)
+write_task_row_with_base (TandemStore      *self,
+                          const TandemTask *task,
+                          const char       *base,
+                          GError          **error)
 {
   sqlite3_stmt *stmt = prepare (self,
-                                "INSERT INTO tasks (" TASK_COLUMNS ") "
-                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                                "ON CONFLICT (id) DO UPDATE SET "
-                                "list_id = excluded.list_id, title = excluded.title, "
-                                "notes = excluded.notes, done = excluded.done, due = excluded.due, "
-                                "priority = excluded.priority, position = excluded.position, "
-                                "tags = excluded.tags, rev = excluded.rev, "
-                                "updated_at = excluded.updated_at, deleted = excluded.deleted, "
-                                "sync_status = excluded.sync_status",
+                                base != NULL
+                                  ? "INSERT INTO tasks (" TASK_COLUMNS ", base) "
+                                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                                    "ON CONFLICT (id) DO UPDATE SET "
+                                    "list_id = excluded.list_id, title = excluded.title, "
+                                    "notes = excluded.notes, done = excluded.done, "
+                                    "due = excluded.due, priority = excluded.priority, "
+                                    "position = excluded.position, tags = excluded.tags, "
+                                    "rev = excluded.rev, updated_at = excluded.updated_at, "
+                                    "deleted = excluded.deleted, "
+                                    "sync_status = excluded.sync_status, base = excluded.base"
+                                  : "INSERT INTO tasks (" TASK_COLUMNS ") "
+                                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                                    "ON CONFLICT (id) DO UPDATE SET "
+                                    "list_id = excluded.list_id, title = excluded.title, "
+                                    "notes = excluded.notes, done = excluded.done, "
+                                    "due = excluded.due, priority = excluded.priority, "
+                                    "position = excluded.position, tags = excluded.tags, "
+                                    "rev = excluded.rev, updated_at = excluded.updated_at, "
+                                    "deleted = excluded.deleted, "
+                                    "sync_status = excluded.sync_status",
                                 error);
   g_autofree char *tags = NULL;
 
   if (stmt == NULL)
     return FALSE;
+  if (base != NULL)
+    bind_text (stmt, 14, base);
   tags = tags_to_column (task->tags);
   bind_text (stmt, 1, task->id);
   bind_text (stmt, 2, task->list_id);
@@ -867,6 +882,14 @@ write_task_row (TandemStore      *self,
   sqlite3_bind_int (stmt, 12, task->deleted ? 1 : 0);
   bind_text (stmt, 13, tandem_sync_status_to_string (task->sync_status));
   return step_done (self, stmt, NC_("database action", "save a task"), error);
+}
+
+static gboolean
+write_task_row (TandemStore      *self,
+                const TandemTask *task,
+                GError          **error)
+{
+  return write_task_row_with_base (self, task, NULL, error);
 }
 
 static gboolean
@@ -2271,7 +2294,9 @@ rebase_task_with_snapshot (TandemStore      *self,
   g_autoptr(GPtrArray) ops = ops_of_entity (self, server->id, error);
   g_autoptr(TandemTask) row = NULL;
   g_autofree char *snapshot = NULL;
+  gboolean in_review, parked = FALSE;
   sqlite3_stmt *stmt;
+  int rc;
 
   if (ops == NULL)
     return FALSE;
@@ -2288,21 +2313,33 @@ rebase_task_with_snapshot (TandemStore      *self,
         row->deleted = FALSE;
     }
 
-  if (!write_task_row (self, row, error) || !prune_comments (self, server, ops, error))
+  /* The chip follows from the ops just read, as refresh_sync_status()
+   * would find it: in review, parked, queued or synced. */
+  if (!(stmt = prepare (self, "SELECT count(*) FROM conflicts WHERE entity_id = ?", error)))
+    return FALSE;
+  bind_text (stmt, 1, server->id);
+  rc = sqlite3_step (stmt);
+  in_review = rc == SQLITE_ROW && sqlite3_column_int64 (stmt, 0) > 0;
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_ROW)
+    return set_db_error (self, rc, NC_("database action", "read the outbox"), error);
+  for (guint i = 0; i < ops->len; i++)
+    if (((const TandemOp *) g_ptr_array_index (ops, i))->state == TANDEM_OP_STATE_ERROR)
+      parked = TRUE;
+  row->sync_status = in_review       ? TANDEM_SYNC_NEEDS_REVIEW
+                     : parked        ? TANDEM_SYNC_ERROR
+                     : ops->len > 0  ? TANDEM_SYNC_PENDING
+                                     : TANDEM_SYNC_SYNCED;
+
+  if (server_snapshot == NULL)
+    server_snapshot = snapshot = snapshot_to_string (server);
+  if (!write_task_row_with_base (self, row, server_snapshot, error) ||
+      !prune_comments (self, server, ops, error))
     return FALSE;
   for (guint i = 0; i < server->comments->len; i++)
     if (!insert_comment (self, server->id, g_ptr_array_index (server->comments, i), error))
       return FALSE;
-
-  if (server_snapshot == NULL)
-    server_snapshot = snapshot = snapshot_to_string (server);
-  if (!(stmt = prepare (self, "UPDATE tasks SET base = ? WHERE id = ?", error)))
-    return FALSE;
-  bind_text (stmt, 1, server_snapshot);
-  bind_text (stmt, 2, server->id);
-  if (!step_done (self, stmt, NC_("database action", "save the synced state"), error))
-    return FALSE;
-  return refresh_sync_status (self, TANDEM_ENTITY_TASK, server->id, error);
+  return TRUE;
 }
 
 /* Makes @server the task's base and replays its pending ops on top. */

@@ -6,6 +6,7 @@
 #include <libpq-fe.h>
 #include <string.h>
 
+#include "tandem-codec.h"
 #include "tandem-server-storage.h"
 
 /* The server's storage on PostgreSQL, so that several tandem-server
@@ -419,10 +420,8 @@ static char *
 object_to_string (JsonObject *object)
 {
   g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), object);
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
 
-  json_generator_set_root (generator, node);
-  return json_generator_to_data (generator, NULL);
+  return tandem_json_to_string (node, FALSE);
 }
 
 static JsonObject *
@@ -778,10 +777,13 @@ storage_claim_keys (TandemServerStorage *storage,
 
 #define RECORD_COLUMNS "id, entity, rev, seq, deleted, updated_at, deleted_at, body, field_revs"
 
+/* With @with_field_revs FALSE the record's field_revs stay NULL: the
+ * change feed never reads them. */
 static TandemServerRecord *
-record_from_row (const PGresult *result,
-                 int             row,
-                 int             first)
+record_from_row_with (const PGresult *result,
+                      int             row,
+                      int             first,
+                      gboolean        with_field_revs)
 {
   TandemServerRecord *record = g_new0 (TandemServerRecord, 1);
 
@@ -793,8 +795,17 @@ record_from_row (const PGresult *result,
   record->updated_at = value_dup (result, row, first + 5);
   record->deleted_at = value_dup (result, row, first + 6);
   record->body = object_from_string (value_text (result, row, first + 7));
-  record->field_revs = object_from_string (value_text (result, row, first + 8));
+  if (with_field_revs)
+    record->field_revs = object_from_string (value_text (result, row, first + 8));
   return record;
+}
+
+static TandemServerRecord *
+record_from_row (const PGresult *result,
+                 int             row,
+                 int             first)
+{
+  return record_from_row_with (result, row, first, TRUE);
 }
 
 static TandemServerRecord *
@@ -946,7 +957,7 @@ storage_list_changes (TandemServerStorage *storage,
   records = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_server_record_free);
   for (int row = 0; row < n_rows; row++)
     if (!PQgetisnull (result, row, 1))
-      g_ptr_array_add (records, record_from_row (result, row, 1));
+      g_ptr_array_add (records, record_from_row_with (result, row, 1, FALSE));
   return g_steal_pointer (&records);
 }
 

@@ -109,7 +109,8 @@ struct _TandemServerStorageInterface
   gboolean (*count_tasks_in_list) (TandemServerStorage *self, gint64 user_id,
                                    const char *list_id, gint64 *count, GError **error);
 
-  /* Changes after @after_seq in sequence order, at most @limit. */
+  /* Changes after @after_seq in sequence order, at most @limit; their
+   * field_revs are NULL (the feed does not carry them). */
   GPtrArray *(*list_changes)   (TandemServerStorage *self, gint64 user_id, gint64 after_seq,
                                 guint limit, GError **error);
   /* The user's feed: @purged_seq, the highest sequence purged (cursors
