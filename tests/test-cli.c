@@ -481,6 +481,19 @@ test_bad_input (Fixture       *f,
     }
 }
 
+/* After "--" everything is the command's: a title may look like an option,
+ * even like the global --db. */
+static void
+test_double_dash (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *id = OK (f, "add", "--", "--db");
+  g_autoptr(JsonNode) shown = OK_JSON (f, "show", id, "--json");
+
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (shown), "title"), ==,
+                   "--db");
+}
+
 /* Bad input on a database that does not exist yet leaves no file behind;
  * good input then creates it as usual. */
 static void
@@ -568,6 +581,7 @@ main (int    argc,
   ADD ("/cli/default-database-path", test_default_database_path);
   ADD ("/cli/bad-input", test_bad_input);
   ADD ("/cli/bad-input-creates-nothing", test_bad_input_creates_nothing);
+  ADD ("/cli/double-dash", test_double_dash);
   ADD ("/cli/unusable-database", test_unusable_database);
   ADD ("/cli/help-and-version", test_help_and_version);
 

@@ -1099,9 +1099,16 @@ main (int    argc,
 
   setlocale (LC_ALL, "");
 
-  /* --db may stand anywhere; everything else belongs to the command. */
+  /* --db may stand anywhere before "--"; everything else belongs to the
+   * command (after "--", "--db" is a title like any other). */
   for (int i = 1; i < argc; i++)
     {
+      if (g_str_equal (argv[i], "--"))
+        {
+          for (; i < argc; i++)
+            g_ptr_array_add (rest, argv[i]);
+          break;
+        }
       if (g_str_equal (argv[i], "--db") || g_str_has_prefix (argv[i], "--db="))
         {
           const char *value = argv[i][4] == '=' ? argv[i] + 5 : (i + 1 < argc ? argv[++i] : NULL);
