@@ -278,6 +278,40 @@ test_rate_limit_shared (Fixture       *f,
     }
 }
 
+/* Tokens are rows in the database: one made on any process works on all,
+ * and one revoked (by `tandem-server token revoke --database`, while both
+ * run) is refused by all at once. */
+static void
+test_token_revoked_everywhere (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autoptr(GSubprocess) revoke = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < N_SERVERS; i++)
+    {
+      g_autoptr(TestResponse) response = request (f->session, f->servers[i], "GET",
+                                                  "/v1/sync/changes", f->token, NULL);
+
+      g_assert_cmpuint (response->status, ==, 200);
+    }
+
+  revoke = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, g_getenv ("TANDEM_SERVER"),
+                             "token", "revoke", "--database", f->servers[0]->database,
+                             "--token", f->token, NULL);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_wait_check (revoke, NULL, &error));
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < N_SERVERS; i++)
+    {
+      g_autoptr(TestResponse) response = request (f->session, f->servers[i], "GET",
+                                                  "/v1/sync/changes", f->token, NULL);
+
+      g_assert_cmpuint (response->status, ==, 401);
+    }
+}
+
 /* Idempotency: the same op given to two processes at once is applied once;
  * the one that comes second while the first is still at work answers
  * in_progress for it, and once it retries, both answer its one result. */
@@ -1098,6 +1132,7 @@ main (int    argc,
 #define ADD(path, args, func) \
   g_test_add ("/scale-out" path, Fixture, args, fixture_setup, func, fixture_teardown)
   ADD ("/rate-limit-shared", rate_limited_args, test_rate_limit_shared);
+  ADD ("/token-revoked-everywhere", unlimited_args, test_token_revoked_everywhere);
   ADD ("/same-op-two-processes", unlimited_args, test_same_op_two_processes);
   ADD ("/key-in-progress", unlimited_args, test_key_in_progress);
   ADD ("/feed-concurrent-writers", unlimited_args, test_feed_concurrent_writers);
