@@ -9,6 +9,7 @@
 #include "server-fixture.h"
 #include "tandem-account.h"
 #include "tandem-application.h"
+#include "tandem-format.h"
 #include "tandem-merge-dialog.h"
 #include "tandem-task-details-private.h"
 #include "tandem-window-private.h"
@@ -188,18 +189,49 @@ test_add_task_is_pending (void)
   gtk_test_accessible_assert_property (row, GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, pending);
 }
 
+/* What the task's row says at the moment the engine announces it syncing:
+ * the row follows the engine's per-task signal itself (its handler runs
+ * before this one), without the window reading every task again. */
+typedef struct
+{
+  const char *task_id;
+  char       *description;
+} SyncingSeen;
+
+static void
+syncing_seen_cb (TandemSyncEngine *engine,
+                 const char       *task_id,
+                 int               status,
+                 SyncingSeen      *seen)
+{
+  TandemTaskRow *row;
+
+  if (status != TANDEM_SYNC_SYNCING || g_strcmp0 (task_id, seen->task_id) != 0 ||
+      seen->description != NULL)
+    return;
+  row = _tandem_window_find_row (session.window, task_id);
+  seen->description = g_strdup (row ? tandem_task_row_get_sync_description (row) : "(no row)");
+}
+
 static void
 test_sync_clears_chip (void)
 {
   g_autoptr(GError) error = NULL;
   TandemTaskRow *row;
   const char *status;
+  SyncingSeen seen = { session.task_id, NULL };
+  gulong handler;
 
   g_assert_true (tandem_account_save (session.store, session.server->url, session.token, NULL,
                                       &error));
   g_assert_no_error (error);
 
+  handler = g_signal_connect (session.engine, "task-status-changed", G_CALLBACK (syncing_seen_cb),
+                              &seen);
   sync_now ();
+  g_signal_handler_disconnect (session.engine, handler);
+  g_assert_cmpstr (seen.description, ==, tandem_sync_status_sentence (TANDEM_SYNC_SYNCING));
+  g_free (seen.description);
 
   row = wait_for_row (session.task_id);
   g_assert_null (tandem_task_row_get_chip_label (row));

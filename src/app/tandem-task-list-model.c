@@ -14,6 +14,9 @@ struct _TandemTaskListModel
 
   TandemStore      *store;
   GPtrArray        *items;          /* TandemTaskObject */
+  /* id -> its object in items; the ids are copies, as an object's task is
+   * replaced when it is updated */
+  GHashTable       *by_id;
 
   TandemTaskFilter  filter;
   char             *list_id;
@@ -83,6 +86,7 @@ tandem_task_list_model_finalize (GObject *object)
 
   g_clear_object (&self->store);
   g_clear_pointer (&self->items, g_ptr_array_unref);
+  g_clear_pointer (&self->by_id, g_hash_table_unref);
   g_clear_pointer (&self->list_id, g_free);
   g_clear_pointer (&self->search, g_free);
   g_clear_pointer (&self->search_folded, g_free);
@@ -174,6 +178,7 @@ static void
 tandem_task_list_model_init (TandemTaskListModel *self)
 {
   self->items = g_ptr_array_new_with_free_func (g_object_unref);
+  self->by_id = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->show_completed = TRUE;
 }
 
@@ -439,10 +444,27 @@ tandem_task_list_model_refresh_with (TandemTaskListModel *self,
 
   g_ptr_array_unref (self->items);
   self->items = g_steal_pointer (&items);
+  g_hash_table_remove_all (self->by_id);
+  for (guint i = 0; i < self->items->len; i++)
+    {
+      TandemTaskObject *object = g_ptr_array_index (self->items, i);
+
+      g_hash_table_insert (self->by_id, g_strdup (tandem_task_object_get_id (object)), object);
+    }
   if (old_len - prefix - suffix > 0 || new_len - prefix - suffix > 0)
     g_list_model_items_changed (G_LIST_MODEL (self), prefix, old_len - prefix - suffix,
                                 new_len - prefix - suffix);
   return TRUE;
+}
+
+TandemTaskObject *
+tandem_task_list_model_lookup (TandemTaskListModel *self,
+                               const char          *id)
+{
+  g_return_val_if_fail (TANDEM_IS_TASK_LIST_MODEL (self), NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+
+  return g_hash_table_lookup (self->by_id, id);
 }
 
 TandemTaskObject *

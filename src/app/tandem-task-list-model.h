@@ -49,6 +49,9 @@ gboolean             tandem_task_list_model_refresh       (TandemTaskListModel *
 gboolean             tandem_task_list_model_refresh_with  (TandemTaskListModel *self,
                                                            GPtrArray           *live_tasks,
                                                            GError             **error);
+/* The object of @id if shown, without its position: no scan. */
+TandemTaskObject    *tandem_task_list_model_lookup        (TandemTaskListModel *self,
+                                                           const char          *id);
 /* The object of @id if shown, and its position. */
 TandemTaskObject    *tandem_task_list_model_find          (TandemTaskListModel *self,
                                                            const char          *id,

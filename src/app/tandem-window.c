@@ -706,10 +706,32 @@ state_refresh_cb (gpointer data)
 static void
 engine_state_cb (TandemWindow *self)
 {
+  /* The header only: rows follow task-status-changed one by one, and
+   * records-changed reloads the list when an attempt changed records. */
   update_sync_status (self);
-  /* Rows turn "syncing" as the push starts, right after the state does. */
-  if (self->state_refresh_id == 0)
-    self->state_refresh_id = g_idle_add (state_refresh_cb, self);
+}
+
+/* One row's chip, without reading every task again: what makes Sync now
+ * cheap on a large database. An error needs its reason, which the whole
+ * refresh collects. */
+static void
+task_status_changed_cb (TandemWindow *self,
+                        const char   *task_id,
+                        int           status)
+{
+  TandemTaskObject *object;
+  g_autoptr(TandemTask) task = NULL;
+
+  if (self->model == NULL || (object = tandem_task_list_model_lookup (self->model, task_id)) == NULL)
+    return;
+  if (status == TANDEM_SYNC_ERROR ||
+      (task = tandem_store_get_task (self->store, task_id, NULL)) == NULL)
+    {
+      if (self->state_refresh_id == 0)
+        self->state_refresh_id = g_idle_add (state_refresh_cb, self);
+      return;
+    }
+  tandem_task_object_update (object, task, NULL);
 }
 
 static gboolean
@@ -809,6 +831,8 @@ tandem_window_constructed (GObject *object)
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->engine, "notify::state", G_CALLBACK (engine_state_cb), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->engine, "task-status-changed",
+                           G_CALLBACK (task_status_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->engine, "notify::last-synced", G_CALLBACK (update_sync_status),
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->engine, "notify::backoff-until", G_CALLBACK (update_sync_status),
