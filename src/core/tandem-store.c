@@ -831,7 +831,7 @@ load_task (TandemStore *self,
 }
 
 /* Writes the row; with @base, the base snapshot in the same statement
- * (a rebase), else the base is left as it is. */
+ * (a rebase), else the base is left as it is (NULL for a new row). */
 static gboolean
 write_task_row_with_base (TandemStore      *self,
                           const TandemTask *task,
@@ -839,34 +839,22 @@ write_task_row_with_base (TandemStore      *self,
                           GError          **error)
 {
   sqlite3_stmt *stmt = prepare (self,
-                                base != NULL
-                                  ? "INSERT INTO tasks (" TASK_COLUMNS ", base) "
-                                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                                    "ON CONFLICT (id) DO UPDATE SET "
-                                    "list_id = excluded.list_id, title = excluded.title, "
-                                    "notes = excluded.notes, done = excluded.done, "
-                                    "due = excluded.due, priority = excluded.priority, "
-                                    "position = excluded.position, tags = excluded.tags, "
-                                    "rev = excluded.rev, updated_at = excluded.updated_at, "
-                                    "deleted = excluded.deleted, "
-                                    "sync_status = excluded.sync_status, base = excluded.base"
-                                  : "INSERT INTO tasks (" TASK_COLUMNS ") "
-                                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                                    "ON CONFLICT (id) DO UPDATE SET "
-                                    "list_id = excluded.list_id, title = excluded.title, "
-                                    "notes = excluded.notes, done = excluded.done, "
-                                    "due = excluded.due, priority = excluded.priority, "
-                                    "position = excluded.position, tags = excluded.tags, "
-                                    "rev = excluded.rev, updated_at = excluded.updated_at, "
-                                    "deleted = excluded.deleted, "
-                                    "sync_status = excluded.sync_status",
+                                "INSERT INTO tasks (" TASK_COLUMNS ", base) "
+                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                                "ON CONFLICT (id) DO UPDATE SET "
+                                "list_id = excluded.list_id, title = excluded.title, "
+                                "notes = excluded.notes, done = excluded.done, "
+                                "due = excluded.due, priority = excluded.priority, "
+                                "position = excluded.position, tags = excluded.tags, "
+                                "rev = excluded.rev, updated_at = excluded.updated_at, "
+                                "deleted = excluded.deleted, sync_status = excluded.sync_status, "
+                                "base = coalesce (excluded.base, tasks.base)",
                                 error);
   g_autofree char *tags = NULL;
 
   if (stmt == NULL)
     return FALSE;
-  if (base != NULL)
-    bind_text (stmt, 14, base);
+  bind_text (stmt, 14, base);
   tags = tags_to_column (task->tags);
   bind_text (stmt, 1, task->id);
   bind_text (stmt, 2, task->list_id);
@@ -935,7 +923,18 @@ set_sync_status (TandemStore      *self,
 }
 
 /* What a record's chip says follows from its ops: parked ones mean error,
- * any other means pending, none means synced. */
+ * any other means pending, none means synced; an open conflict wins. */
+static TandemSyncStatus
+sync_status_of (gint64 n_conflicts,
+                gint64 n_parked,
+                gint64 n_ops)
+{
+  return n_conflicts > 0 ? TANDEM_SYNC_NEEDS_REVIEW
+         : n_parked > 0  ? TANDEM_SYNC_ERROR
+         : n_ops > 0     ? TANDEM_SYNC_PENDING
+                         : TANDEM_SYNC_SYNCED;
+}
+
 static gboolean
 refresh_sync_status (TandemStore  *self,
                      TandemEntity  entity,
@@ -961,12 +960,7 @@ refresh_sync_status (TandemStore  *self,
   if (rc != SQLITE_ROW)
     return set_db_error (self, rc, NC_("database action", "read the outbox"), error);
 
-  return set_sync_status (self, entity, id,
-                          n_conflicts > 0 ? TANDEM_SYNC_NEEDS_REVIEW
-                          : n_parked > 0  ? TANDEM_SYNC_ERROR
-                          : n_ops > 0     ? TANDEM_SYNC_PENDING
-                                          : TANDEM_SYNC_SYNCED,
-                          error);
+  return set_sync_status (self, entity, id, sync_status_of (n_conflicts, n_parked, n_ops), error);
 }
 
 /* History */
@@ -2294,7 +2288,7 @@ rebase_task_with_snapshot (TandemStore      *self,
   g_autoptr(GPtrArray) ops = ops_of_entity (self, server->id, error);
   g_autoptr(TandemTask) row = NULL;
   g_autofree char *snapshot = NULL;
-  gboolean in_review, parked = FALSE;
+  gint64 n_conflicts, n_parked = 0;
   sqlite3_stmt *stmt;
   int rc;
 
@@ -2313,23 +2307,20 @@ rebase_task_with_snapshot (TandemStore      *self,
         row->deleted = FALSE;
     }
 
-  /* The chip follows from the ops just read, as refresh_sync_status()
-   * would find it: in review, parked, queued or synced. */
+  /* The chip follows from the ops just read, by the rule of
+   * refresh_sync_status(), written into the row with it. */
   if (!(stmt = prepare (self, "SELECT count(*) FROM conflicts WHERE entity_id = ?", error)))
     return FALSE;
   bind_text (stmt, 1, server->id);
   rc = sqlite3_step (stmt);
-  in_review = rc == SQLITE_ROW && sqlite3_column_int64 (stmt, 0) > 0;
+  n_conflicts = rc == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : 0;
   sqlite3_reset (stmt);
   if (rc != SQLITE_ROW)
     return set_db_error (self, rc, NC_("database action", "read the outbox"), error);
   for (guint i = 0; i < ops->len; i++)
     if (((const TandemOp *) g_ptr_array_index (ops, i))->state == TANDEM_OP_STATE_ERROR)
-      parked = TRUE;
-  row->sync_status = in_review       ? TANDEM_SYNC_NEEDS_REVIEW
-                     : parked        ? TANDEM_SYNC_ERROR
-                     : ops->len > 0  ? TANDEM_SYNC_PENDING
-                                     : TANDEM_SYNC_SYNCED;
+      n_parked++;
+  row->sync_status = sync_status_of (n_conflicts, n_parked, ops->len);
 
   if (server_snapshot == NULL)
     server_snapshot = snapshot = snapshot_to_string (server);
