@@ -699,6 +699,76 @@ test_migrates_from_version_0 (Fixture       *f,
   g_assert_no_error (error);
 }
 
+/* A database written by schema 2 (tests/data/store-schema-2.sql) opens
+ * with everything in it: the outbox in the same order under the same
+ * sequence numbers, the history, the rows; and its outbox and history no
+ * longer use AUTOINCREMENT, while new ops still queue after the old ones. */
+static void
+test_migrates_from_version_2 (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "schema-2.db", NULL);
+  g_autofree char *dump = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TandemStore) store = NULL;
+  g_autoptr(GPtrArray) ops = NULL;
+  g_autoptr(GPtrArray) history = NULL;
+  g_autoptr(TandemTask) task = NULL;
+  static const char *kinds[] = { "create", "create", "create", "comment_add", "delete" };
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_true (g_file_get_contents (g_test_get_filename (G_TEST_DIST, "data",
+                                                           "store-schema-2.sql", NULL),
+                                      &dump, NULL, NULL));
+  sql (path, dump);
+
+  store = tandem_store_open (path, &error);
+  g_assert_no_error (error);
+
+  ops = tandem_store_outbox_list (store, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (ops->len, ==, G_N_ELEMENTS (kinds));
+  for (guint i = 0; i < ops->len; i++)
+    {
+      TandemOp *op = g_ptr_array_index (ops, i);
+
+      g_assert_cmpint (op->seq, ==, i + 1);
+      g_assert_cmpstr (tandem_op_kind_to_string (op->kind), ==, kinds[i]);
+    }
+  g_assert_cmpstr (((TandemOp *) g_ptr_array_index (ops, 1))->op_id, ==,
+                   "6a18b428-48d9-4bfd-9f64-d4b6f276816f");
+
+  task = tandem_store_get_task (store, "788d0bbc-565d-4904-bd62-3a6dd000a575", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (task->title, ==, "Buy oat milk");
+  history = tandem_store_get_history (store, task->id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (history->len, ==, 2);   /* created, then the title */
+  g_assert_cmpstr (((TandemHistoryEntry *) g_ptr_array_index (history, 1))->field, ==, "title");
+
+  /* A new op queues after the old ones. */
+  g_free (tandem_store_add_comment (store, task->id, "Oat, not soy", &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&ops, g_ptr_array_unref);
+  ops = tandem_store_outbox_list (store, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (ops->len, ==, G_N_ELEMENTS (kinds) + 1);
+  g_assert_cmpint (((TandemOp *) g_ptr_array_index (ops, ops->len - 1))->seq, ==, 6);
+  g_clear_object (&store);
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db,
+                                       "SELECT (SELECT user_version FROM pragma_user_version), "
+                                       "count(*) FROM sqlite_schema WHERE sql LIKE '%AUTOINCREMENT%'",
+                                       -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpint (sqlite3_column_int (stmt, 0), ==, TANDEM_STORE_SCHEMA_VERSION);
+  g_assert_cmpint (sqlite3_column_int (stmt, 1), ==, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+}
+
 static void
 test_locked_database (Fixture       *f,
                       gconstpointer  data)
@@ -779,6 +849,7 @@ main (int    argc,
   ADD ("/store/foreign-database-refused", test_foreign_database_refused);
   ADD ("/store/newer-database-refused", test_newer_database_refused);
   ADD ("/store/migrates-from-version-0", test_migrates_from_version_0);
+  ADD ("/store/migrates-from-version-2", test_migrates_from_version_2);
   ADD ("/store/locked-database", test_locked_database);
   ADD ("/store/resolve-prefix", test_resolve_prefix);
 

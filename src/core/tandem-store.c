@@ -26,9 +26,15 @@ struct _TandemStore
   char       *device_id;
   GHashTable *statements;   /* SQL literal -> sqlite3_stmt */
 
-  /* Checkpoints run on a thread of their own (see wal_hook). */
+  /* Checkpoints run on a thread of their own (see wal_hook); the fields
+   * below checkpointer are under checkpoint_lock. */
   GThread    *checkpointer;
-  gint        checkpointing;   /* atomic */
+  GMutex      checkpoint_lock;
+  GCond       checkpoint_cond;
+  gint64      last_commit;      /* monotonic time of the newest commit */
+  int         wal_pages;        /* pages in the WAL after it */
+  gboolean    checkpointing;    /* a checkpointer waits or runs */
+  gboolean    closing;
 };
 
 G_DEFINE_FINAL_TYPE (TandemStore, tandem_store, G_TYPE_OBJECT)
@@ -114,6 +120,46 @@ static const char *migrations[] = {
   "  remote     TEXT NOT NULL,"      /* snapshot of the server's record */
   "  created_at TEXT NOT NULL"
   ");",
+
+  /* 2 -> 3: plain rowids for the outbox and the history. AUTOINCREMENT
+   * only adds a guarantee nothing here needs (an id never reused after the
+   * newest row is deleted) and costs a write to sqlite_sequence, one more
+   * page in every commit of a user edit. Both tables keep their columns and
+   * rows; the order of seq and id is unchanged. */
+  "CREATE TABLE outbox_3 ("
+  "  seq        INTEGER PRIMARY KEY,"
+  "  op_id      TEXT NOT NULL UNIQUE,"
+  "  entity     TEXT NOT NULL,"
+  "  entity_id  TEXT NOT NULL,"
+  "  kind       TEXT NOT NULL,"
+  "  base_rev   INTEGER NOT NULL,"
+  "  patch      TEXT NOT NULL,"
+  "  base       TEXT NOT NULL,"
+  "  created_at TEXT NOT NULL,"
+  "  state      TEXT NOT NULL DEFAULT 'new' CHECK (state IN ('new', 'sent', 'error')),"
+  "  error      TEXT"
+  ");"
+  "INSERT INTO outbox_3 SELECT seq, op_id, entity, entity_id, kind, base_rev, patch, base, "
+  "  created_at, state, error FROM outbox;"
+  "DROP TABLE outbox;"
+  "ALTER TABLE outbox_3 RENAME TO outbox;"
+  "CREATE INDEX outbox_of_entity ON outbox (entity_id, seq);"
+  "CREATE TABLE history_3 ("
+  "  id         INTEGER PRIMARY KEY,"
+  "  entity_id  TEXT NOT NULL,"
+  "  at         TEXT NOT NULL,"
+  "  device_id  TEXT,"
+  "  origin     TEXT NOT NULL,"
+  "  field      TEXT,"
+  "  old_value  TEXT,"
+  "  new_value  TEXT,"
+  "  note       TEXT"
+  ");"
+  "INSERT INTO history_3 SELECT id, entity_id, at, device_id, origin, field, old_value, "
+  "  new_value, note FROM history;"
+  "DROP TABLE history;"
+  "ALTER TABLE history_3 RENAME TO history;"
+  "CREATE INDEX history_of_entity ON history (entity_id, id);",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == TANDEM_STORE_SCHEMA_VERSION);
@@ -145,7 +191,15 @@ tandem_store_finalize (GObject *object)
 {
   TandemStore *self = (TandemStore *) object;
 
+  /* A checkpointer still waiting for a pause gives up: closing the
+   * connection below checkpoints everything. */
+  g_mutex_lock (&self->checkpoint_lock);
+  self->closing = TRUE;
+  g_cond_signal (&self->checkpoint_cond);
+  g_mutex_unlock (&self->checkpoint_lock);
   g_clear_pointer (&self->checkpointer, g_thread_join);
+  g_mutex_clear (&self->checkpoint_lock);
+  g_cond_clear (&self->checkpoint_cond);
 
   g_clear_pointer (&self->statements, g_hash_table_unref);
   if (self->db != NULL)
@@ -173,6 +227,8 @@ tandem_store_init (TandemStore *self)
 {
   /* Keyed by the address of the SQL literal: every query is a constant. */
   self->statements = g_hash_table_new_full (NULL, NULL, NULL, finalize_statement);
+  g_mutex_init (&self->checkpoint_lock);
+  g_cond_init (&self->checkpoint_cond);
 }
 
 /* Errors */
@@ -633,27 +689,51 @@ ensure_device_id (TandemStore *self,
   return TRUE;
 }
 
-/* Moving WAL frames into the database file costs several fsyncs. Done in a
- * commit (SQLite's automatic checkpoint) it stalls the one user edit that
- * happens to cross the threshold, about one in a hundred; so the store turns
- * automatic checkpoints off and, once the WAL has grown past a threshold,
- * runs a passive checkpoint on a thread with its own connection. Passive
- * checkpoints never block writers; the last close checkpoints the rest. */
+/* Moving WAL frames into the database file costs a write of every page
+ * they touch and an fsync of the file. Done in a commit (SQLite's automatic
+ * checkpoint) it stalls the one user edit that happens to cross the
+ * threshold; done on another thread while edits go on, its writes queue in
+ * front of their fsyncs. So the store turns automatic checkpoints off and,
+ * once the WAL holds CHECKPOINT_PAGES, starts a thread that waits for a
+ * pause in the writes (CHECKPOINT_IDLE_US without a commit) and then runs a
+ * passive checkpoint with its own connection; a long burst of writes that
+ * never pauses (an import, a script) is checkpointed anyway once the WAL
+ * reaches CHECKPOINT_MAX_PAGES, which bounds its size at about 64 MiB.
+ * Passive checkpoints never block writers; the last close checkpoints the
+ * rest. */
 #define CHECKPOINT_PAGES 1000
+#define CHECKPOINT_MAX_PAGES 16000
+#define CHECKPOINT_IDLE_US (250 * G_TIME_SPAN_MILLISECOND)
 
 static gpointer
 checkpoint_thread (gpointer data)
 {
   TandemStore *self = data;
   sqlite3 *db = NULL;
+  gboolean closing;
 
-  if (sqlite3_open_v2 (self->path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK)
+  g_mutex_lock (&self->checkpoint_lock);
+  while (!self->closing && self->wal_pages < CHECKPOINT_MAX_PAGES)
+    {
+      gint64 pause_over = self->last_commit + CHECKPOINT_IDLE_US;
+
+      if (g_get_monotonic_time () >= pause_over)
+        break;
+      g_cond_wait_until (&self->checkpoint_cond, &self->checkpoint_lock, pause_over);
+    }
+  closing = self->closing;
+  g_mutex_unlock (&self->checkpoint_lock);
+
+  if (!closing && sqlite3_open_v2 (self->path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK)
     {
       sqlite3_busy_timeout (db, 1000);
       sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     }
   sqlite3_close_v2 (db);
-  g_atomic_int_set (&self->checkpointing, FALSE);
+
+  g_mutex_lock (&self->checkpoint_lock);
+  self->checkpointing = FALSE;
+  g_mutex_unlock (&self->checkpoint_lock);
   return NULL;
 }
 
@@ -664,10 +744,21 @@ wal_hook (gpointer    data,
           int         n_pages)
 {
   TandemStore *self = data;
+  gboolean start = FALSE;
 
-  if (n_pages >= CHECKPOINT_PAGES && g_atomic_int_compare_and_exchange (&self->checkpointing,
-                                                                         FALSE, TRUE))
+  g_mutex_lock (&self->checkpoint_lock);
+  self->last_commit = g_get_monotonic_time ();
+  self->wal_pages = n_pages;
+  if (n_pages >= CHECKPOINT_PAGES && !self->checkpointing)
+    self->checkpointing = start = TRUE;
+  else if (n_pages >= CHECKPOINT_MAX_PAGES)
+    g_cond_signal (&self->checkpoint_cond);
+  g_mutex_unlock (&self->checkpoint_lock);
+
+  if (start)
     {
+      /* The previous checkpointer, if any, has finished: it cleared
+       * checkpointing on its way out. */
       g_clear_pointer (&self->checkpointer, g_thread_join);
       self->checkpointer = g_thread_new ("tandem-checkpoint", checkpoint_thread, self);
     }
@@ -831,45 +922,64 @@ load_task (TandemStore *self,
 }
 
 /* Writes the row; with @base, the base snapshot in the same statement
- * (a rebase), else the base is left as it is (NULL for a new row). */
+ * (a rebase), else the base is left as it is (NULL for a new row).
+ *
+ * Most writes are edits that leave the list and the position alone. SQLite
+ * rewrites an index entry whenever its columns are assigned, equal or not,
+ * so those go through an UPDATE that does not assign them: the order index
+ * is not touched and the commit writes one page less. A new row, or one
+ * that moved, takes the upsert. */
 static gboolean
 write_task_row_with_base (TandemStore      *self,
                           const TandemTask *task,
                           const char       *base,
                           GError          **error)
 {
-  sqlite3_stmt *stmt = prepare (self,
-                                "INSERT INTO tasks (" TASK_COLUMNS ", base) "
-                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                                "ON CONFLICT (id) DO UPDATE SET "
-                                "list_id = excluded.list_id, title = excluded.title, "
-                                "notes = excluded.notes, done = excluded.done, "
-                                "due = excluded.due, priority = excluded.priority, "
-                                "position = excluded.position, tags = excluded.tags, "
-                                "rev = excluded.rev, updated_at = excluded.updated_at, "
-                                "deleted = excluded.deleted, sync_status = excluded.sync_status, "
-                                "base = coalesce (excluded.base, tasks.base)",
-                                error);
-  g_autofree char *tags = NULL;
+  static const char *queries[] = {
+    "UPDATE tasks SET title = ?3, notes = ?4, done = ?5, due = ?6, priority = ?7, "
+    "tags = ?9, rev = ?10, updated_at = ?11, deleted = ?12, sync_status = ?13, "
+    "base = coalesce (?14, base) "
+    "WHERE id = ?1 AND list_id IS ?2 AND position = ?8",
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 14, base);
-  tags = tags_to_column (task->tags);
-  bind_text (stmt, 1, task->id);
-  bind_text (stmt, 2, task->list_id);
-  bind_text (stmt, 3, task->title);
-  bind_text (stmt, 4, task->notes);
-  sqlite3_bind_int (stmt, 5, task->done ? 1 : 0);
-  bind_text (stmt, 6, task->due);
-  sqlite3_bind_int (stmt, 7, task->priority);
-  bind_text (stmt, 8, task->position);
-  bind_text (stmt, 9, tags);
-  sqlite3_bind_int64 (stmt, 10, task->rev);
-  bind_text (stmt, 11, task->updated_at);
-  sqlite3_bind_int (stmt, 12, task->deleted ? 1 : 0);
-  bind_text (stmt, 13, tandem_sync_status_to_string (task->sync_status));
-  return step_done (self, stmt, NC_("database action", "save a task"), error);
+    "INSERT INTO tasks (" TASK_COLUMNS ", base) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (id) DO UPDATE SET "
+    "list_id = excluded.list_id, title = excluded.title, "
+    "notes = excluded.notes, done = excluded.done, "
+    "due = excluded.due, priority = excluded.priority, "
+    "position = excluded.position, tags = excluded.tags, "
+    "rev = excluded.rev, updated_at = excluded.updated_at, "
+    "deleted = excluded.deleted, sync_status = excluded.sync_status, "
+    "base = coalesce (excluded.base, tasks.base)",
+  };
+  g_autofree char *tags = tags_to_column (task->tags);
+
+  for (guint i = 0; i < G_N_ELEMENTS (queries); i++)
+    {
+      sqlite3_stmt *stmt = prepare (self, queries[i], error);
+
+      if (stmt == NULL)
+        return FALSE;
+      bind_text (stmt, 1, task->id);
+      bind_text (stmt, 2, task->list_id);
+      bind_text (stmt, 3, task->title);
+      bind_text (stmt, 4, task->notes);
+      sqlite3_bind_int (stmt, 5, task->done ? 1 : 0);
+      bind_text (stmt, 6, task->due);
+      sqlite3_bind_int (stmt, 7, task->priority);
+      bind_text (stmt, 8, task->position);
+      bind_text (stmt, 9, tags);
+      sqlite3_bind_int64 (stmt, 10, task->rev);
+      bind_text (stmt, 11, task->updated_at);
+      sqlite3_bind_int (stmt, 12, task->deleted ? 1 : 0);
+      bind_text (stmt, 13, tandem_sync_status_to_string (task->sync_status));
+      bind_text (stmt, 14, base);
+      if (!step_done (self, stmt, NC_("database action", "save a task"), error))
+        return FALSE;
+      if (sqlite3_changes (self->db) > 0)
+        return TRUE;
+    }
+  return TRUE;
 }
 
 static gboolean

@@ -25,7 +25,7 @@ typedef enum
 GQuark tandem_store_error_quark (void);
 
 /* The schema version this program writes (PRAGMA user_version). */
-#define TANDEM_STORE_SCHEMA_VERSION 2
+#define TANDEM_STORE_SCHEMA_VERSION 3
 
 typedef enum
 {

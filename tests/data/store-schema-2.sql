@@ -1,0 +1,37 @@
+-- A database as schema 2 left it (five ops, one coalesced edit, history), made
+-- with tandem-cli before schema 3; tests/test-store.c opens it to check the upgrade.
+PRAGMA foreign_keys=OFF;
+BEGIN TRANSACTION;
+CREATE TABLE settings (  key   TEXT PRIMARY KEY,  value TEXT NOT NULL) WITHOUT ROWID;
+INSERT INTO settings VALUES('device_id','3b79792d-2b6d-47df-a085-c788c9cf8b5d');
+CREATE TABLE lists (  id          TEXT PRIMARY KEY,  name        TEXT NOT NULL,  position    TEXT NOT NULL,  rev         INTEGER NOT NULL DEFAULT 0,  updated_at  TEXT,  deleted     INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),  sync_status TEXT NOT NULL DEFAULT 'pending',  base        TEXT);
+INSERT INTO lists VALUES('2cce14f9-e41c-4d8e-956f-07ad29fc6043','Errands','V',0,NULL,0,'pending',NULL);
+CREATE TABLE tasks (  id          TEXT PRIMARY KEY,  list_id     TEXT,  title       TEXT NOT NULL,  notes       TEXT NOT NULL DEFAULT '',  done        INTEGER NOT NULL DEFAULT 0 CHECK (done IN (0, 1)),  due         TEXT,  priority    INTEGER NOT NULL DEFAULT 0 CHECK (priority BETWEEN 0 AND 3),  position    TEXT NOT NULL,  tags        TEXT NOT NULL DEFAULT '',  rev         INTEGER NOT NULL DEFAULT 0,  updated_at  TEXT,  deleted     INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),  sync_status TEXT NOT NULL DEFAULT 'pending',  base        TEXT);
+INSERT INTO tasks VALUES('788d0bbc-565d-4904-bd62-3a6dd000a575','2cce14f9-e41c-4d8e-956f-07ad29fc6043','Buy oat milk','',0,NULL,0,'V','home',0,NULL,0,'pending',NULL);
+INSERT INTO tasks VALUES('70de731d-584d-43d1-9b45-12e48dce9684',NULL,'Call plumber','Ask about the boiler',0,NULL,2,'V','',0,NULL,1,'pending',NULL);
+CREATE TABLE comments (  id         TEXT PRIMARY KEY,  task_id    TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,  body       TEXT NOT NULL,  device_id  TEXT NOT NULL,  created_at TEXT NOT NULL);
+INSERT INTO comments VALUES('dd1ef5f4-563a-4f2b-bb50-0497f506b120','70de731d-584d-43d1-9b45-12e48dce9684','After 5 pm','3b79792d-2b6d-47df-a085-c788c9cf8b5d','2026-12-03T12:51:26.354960Z');
+CREATE TABLE outbox (  seq        INTEGER PRIMARY KEY AUTOINCREMENT,  op_id      TEXT NOT NULL UNIQUE,  entity     TEXT NOT NULL,  entity_id  TEXT NOT NULL,  kind       TEXT NOT NULL,  base_rev   INTEGER NOT NULL,  patch      TEXT NOT NULL,  base       TEXT NOT NULL,  created_at TEXT NOT NULL,  state      TEXT NOT NULL DEFAULT 'new' CHECK (state IN ('new', 'sent', 'error')),  error      TEXT);
+INSERT INTO outbox VALUES(1,'10308e30-60c6-4808-8475-4147150163f2','list','2cce14f9-e41c-4d8e-956f-07ad29fc6043','create',0,'{"name":"Errands","position":"V"}','{}','2026-12-03T12:51:26.311816Z','new',NULL);
+INSERT INTO outbox VALUES(2,'6a18b428-48d9-4bfd-9f64-d4b6f276816f','task','788d0bbc-565d-4904-bd62-3a6dd000a575','create',0,'{"title":"Buy oat milk","notes":"","done":false,"due":null,"priority":0,"list_id":"2cce14f9-e41c-4d8e-956f-07ad29fc6043","position":"V","tags":["home"]}','{}','2026-12-03T12:51:26.323749Z','new',NULL);
+INSERT INTO outbox VALUES(3,'f0be1961-6595-4639-9573-af2b120871bc','task','70de731d-584d-43d1-9b45-12e48dce9684','create',0,'{"title":"Call plumber","notes":"Ask about the boiler","done":false,"due":null,"priority":2,"list_id":null,"position":"V","tags":[]}','{}','2026-12-03T12:51:26.336596Z','new',NULL);
+INSERT INTO outbox VALUES(4,'48308c3c-91ed-486e-a98b-41650c534187','task','70de731d-584d-43d1-9b45-12e48dce9684','comment_add',0,'{"comment_id":"dd1ef5f4-563a-4f2b-bb50-0497f506b120","body":"After 5 pm"}','{}','2026-12-03T12:51:26.354960Z','new',NULL);
+INSERT INTO outbox VALUES(5,'117b6fbf-a300-4eec-8ab6-d66c9fa7c38e','task','70de731d-584d-43d1-9b45-12e48dce9684','delete',0,'{}','{}','2026-12-03T12:51:26.362372Z','new',NULL);
+CREATE TABLE history (  id         INTEGER PRIMARY KEY AUTOINCREMENT,  entity_id  TEXT NOT NULL,  at         TEXT NOT NULL,  device_id  TEXT,  origin     TEXT NOT NULL,  field      TEXT,  old_value  TEXT,  new_value  TEXT,  note       TEXT);
+INSERT INTO history VALUES(1,'2cce14f9-e41c-4d8e-956f-07ad29fc6043','2026-12-03T12:51:26.311919Z','3b79792d-2b6d-47df-a085-c788c9cf8b5d','local',NULL,NULL,NULL,'created');
+INSERT INTO history VALUES(2,'788d0bbc-565d-4904-bd62-3a6dd000a575','2026-12-03T12:51:26.323922Z','3b79792d-2b6d-47df-a085-c788c9cf8b5d','local',NULL,NULL,NULL,'created');
+INSERT INTO history VALUES(3,'70de731d-584d-43d1-9b45-12e48dce9684','2026-12-03T12:51:26.336767Z','3b79792d-2b6d-47df-a085-c788c9cf8b5d','local',NULL,NULL,NULL,'created');
+INSERT INTO history VALUES(4,'788d0bbc-565d-4904-bd62-3a6dd000a575','2026-12-03T12:51:26.347374Z','3b79792d-2b6d-47df-a085-c788c9cf8b5d','local','title','"Buy milk"','"Buy oat milk"',NULL);
+INSERT INTO history VALUES(5,'70de731d-584d-43d1-9b45-12e48dce9684','2026-12-03T12:51:26.355121Z','3b79792d-2b6d-47df-a085-c788c9cf8b5d','local','comments',NULL,'"After 5 pm"','commented');
+INSERT INTO history VALUES(6,'70de731d-584d-43d1-9b45-12e48dce9684','2026-12-03T12:51:26.362557Z','3b79792d-2b6d-47df-a085-c788c9cf8b5d','local',NULL,NULL,NULL,'deleted');
+CREATE TABLE conflicts (  entity_id  TEXT PRIMARY KEY,  kind       TEXT NOT NULL,  remote_rev INTEGER NOT NULL,  base       TEXT NOT NULL,  remote     TEXT NOT NULL,  created_at TEXT NOT NULL);
+DELETE FROM sqlite_sequence;
+INSERT INTO sqlite_sequence VALUES('outbox',5);
+INSERT INTO sqlite_sequence VALUES('history',6);
+CREATE INDEX tasks_in_order ON tasks (list_id, position, id);
+CREATE INDEX comments_of_task ON comments (task_id, created_at, id);
+CREATE INDEX outbox_of_entity ON outbox (entity_id, seq);
+CREATE INDEX history_of_entity ON history (entity_id, id);
+COMMIT;
+PRAGMA user_version = 2;
+PRAGMA application_id = 1413566020;
