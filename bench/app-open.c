@@ -4,10 +4,10 @@
 #include "config.h"
 
 #include <adwaita.h>
-#include <glib/gstdio.h>
-#include <stdio.h>
-#include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
 
+#include "bench-common.h"
 #include "tandem-application.h"
 #include "tandem-codec.h"
 #include "tandem-position.h"
@@ -166,9 +166,8 @@ seed (const char *path,
   if (!apply_page (store, records, rev, error))
     return FALSE;
 
-  printf ("{\"bench\":\"app-open\",\"phase\":\"seed\",\"tasks\":%d,\"lists\":%u,"
-          "\"seed_s\":%.1f}\n", opt_tasks, list_ids->len, (g_get_monotonic_time () - start) / 1e6);
-  fflush (stdout);
+  bench_print_object ("\"phase\":\"seed\",\"tasks\":%d,\"lists\":%u,\"seed_s\":%.1f", opt_tasks,
+                      list_ids->len, (g_get_monotonic_time () - start) / 1e6);
   return TRUE;
 }
 
@@ -229,23 +228,6 @@ window_realized_cb (GtkWidget *widget,
   g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint_cb), measure);
 }
 
-/* VmRSS and VmHWM from /proc/self/status, in KiB. */
-static void
-read_memory (guint64 *rss,
-             guint64 *peak)
-{
-  g_autofree char *status = NULL;
-  const char *line;
-
-  *rss = *peak = 0;
-  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
-    return;
-  if ((line = strstr (status, "VmRSS:")) != NULL)
-    *rss = g_ascii_strtoull (line + strlen ("VmRSS:"), NULL, 10);
-  if ((line = strstr (status, "VmHWM:")) != NULL)
-    *peak = g_ascii_strtoull (line + strlen ("VmHWM:"), NULL, 10);
-}
-
 static gboolean
 give_up_cb (gpointer data)
 {
@@ -261,7 +243,6 @@ measure_open (const char *path,
   g_autoptr(TandemApplication) app = NULL;
   g_autoptr(GError) error = NULL;
   Measure measure = { main_start };
-  g_autofree char *run = NULL;
   guint64 rss, peak;
   guint n_items;
 
@@ -290,41 +271,23 @@ measure_open (const char *path,
   g_timeout_add_seconds (GIVE_UP_SECONDS, give_up_cb, NULL);
   while (!measure.done)
     g_main_context_iteration (NULL, TRUE);
-  read_memory (&rss, &peak);
+  rss = bench_proc_status_kib (getpid (), "VmRSS");
+  peak = bench_proc_status_kib (getpid (), "VmHWM");
   n_items = g_list_model_get_n_items (G_LIST_MODEL (_tandem_window_get_model (measure.window)));
 
-  run = opt_run > 0 ? g_strdup_printf ("\"run\":%d,", opt_run) : g_strdup ("");
-  printf ("{\"bench\":\"app-open\",%s\"tasks\":%d,\"tasks_in_view\":%u,\"rows_shown\":%u,"
-          "\"startup_ms\":%.1f,\"open_ms\":%.1f,\"first_frame_ms\":%.1f,"
-          "\"rss_mib\":%.1f,\"peak_rss_mib\":%.1f,\"under_1s\":%s}\n",
-          run, opt_tasks, n_items, measure.rows_shown,
-          (measure.registered - main_start) / 1e3, (measure.opened - measure.registered) / 1e3,
-          (measure.first_frame - main_start) / 1e3, rss / 1024.0, peak / 1024.0,
-          measure.first_frame - main_start < G_USEC_PER_SEC ? "true" : "false");
-  fflush (stdout);
+  bench_print_object ("\"tasks\":%d,\"tasks_in_view\":%u,\"rows_shown\":%u,"
+                      "\"startup_ms\":%.1f,\"open_ms\":%.1f,\"first_frame_ms\":%.1f,"
+                      "\"rss_mib\":%.1f,\"peak_rss_mib\":%.1f,\"under_1s\":%s",
+                      opt_tasks, n_items, measure.rows_shown,
+                      (measure.registered - main_start) / 1e3,
+                      (measure.opened - measure.registered) / 1e3,
+                      (measure.first_frame - main_start) / 1e3, rss / 1024.0, peak / 1024.0,
+                      measure.first_frame - main_start < G_USEC_PER_SEC ? "true" : "false");
 
   gtk_window_destroy (GTK_WINDOW (measure.window));
   while (g_main_context_iteration (NULL, FALSE))
     ;
   return 0;
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
 }
 
 int
@@ -344,6 +307,7 @@ main (int   argc,
       g_printerr ("app-open: %s\n", error->message);
       return 2;
     }
+  bench_set_name ("app-open", opt_run);
   if (opt_seed_only && opt_db == NULL)
     {
       g_printerr ("app-open: --seed-only needs --db PATH\n");
@@ -382,6 +346,6 @@ main (int   argc,
 
   status = measure_open (path, main_start);
   if (dir != NULL)
-    remove_tree (dir);
+    bench_remove_tree (dir);
   return status;
 }

@@ -6,11 +6,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
-#include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench-common.h"
 #include "tandem-store.h"
 
 /* How fast local writes are (DESIGN §3): a user edit is one SQLite
@@ -44,87 +43,6 @@ static const GOptionEntry options[] = {
   { NULL }
 };
 
-static double
-now_us (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int
-compare_doubles (gconstpointer a,
-                 gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of sorted @values. */
-static double
-percentile (GArray *values,
-            double  p)
-{
-  guint rank;
-
-  g_assert (values->len > 0);
-  rank = (guint) (p / 100.0 * values->len + 0.999999);
-  rank = CLAMP (rank, 1, values->len);
-  return g_array_index (values, double, rank - 1);
-}
-
-static void
-print_line (const char *metric,
-            const char *format,
-            ...) G_GNUC_PRINTF (2, 3);
-
-static void
-print_line (const char *metric,
-            const char *format,
-            ...)
-{
-  g_autofree char *rest = NULL;
-  g_autofree char *run = opt_run > 0 ? g_strdup_printf ("\"run\":%d,", opt_run) : g_strdup ("");
-  va_list args;
-
-  va_start (args, format);
-  rest = g_strdup_vprintf (format, args);
-  va_end (args);
-  printf ("{\"bench\":\"local-writes\",%s\"metric\":\"%s\",%s}\n", run, metric, rest);
-  fflush (stdout);
-}
-
-/* Prints p50/p99/max of @samples and returns its p99. */
-static double
-print_distribution (const char *metric,
-                    GArray     *samples,
-                    const char *unit_suffix)
-{
-  double p50, p99, max;
-
-  g_array_sort (samples, compare_doubles);
-  p50 = percentile (samples, 50);
-  p99 = percentile (samples, 99);
-  max = g_array_index (samples, double, samples->len - 1);
-  print_line (metric, "\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f,\"n\":%u%s", p50, p99, max,
-              samples->len, unit_suffix ? unit_suffix : "");
-  return p99;
-}
-
-static void
-print_median (const char *metric,
-              GArray     *samples,
-              const char *extra)
-{
-  g_array_sort (samples, compare_doubles);
-  print_line (metric, "\"median\":%.1f,\"min\":%.1f,\"max\":%.1f,\"runs\":%u%s",
-              percentile (samples, 50), g_array_index (samples, double, 0),
-              g_array_index (samples, double, samples->len - 1), samples->len,
-              extra ? extra : "");
-}
-
 static gboolean
 populate (TandemStore *store,
           GPtrArray   *ids,
@@ -137,7 +55,7 @@ populate (TandemStore *store,
   static const char *tags[] = { "home", "work", "errand", "later", "urgent", "reading" };
   g_autoptr(GPtrArray) lists = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GRand) rand = g_rand_new_with_seed (42);
-  double start = now_us (), created_at;
+  double start = bench_now_us (), created_at;
 
   /* Ten lists and the Inbox, like a heavy user's account. */
   g_ptr_array_add (lists, NULL);
@@ -182,9 +100,9 @@ populate (TandemStore *store,
         return FALSE;
       g_ptr_array_add (ids, g_strdup (task->id));
       if ((i + 1) % 10000 == 0)
-        g_printerr ("created %d tasks in %.1f s\n", i + 1, (now_us () - start) / 1e6);
+        g_printerr ("created %d tasks in %.1f s\n", i + 1, (bench_now_us () - start) / 1e6);
     }
-  created_at = now_us ();
+  created_at = bench_now_us ();
 
   /* The steady state of a large account is synced: every create has been
    * acknowledged and the task has a base snapshot. This is what the sync
@@ -218,13 +136,15 @@ populate (TandemStore *store,
           if (!tandem_store_outbox_ack (store, op->op_id, server, error))
             return FALSE;
           if ((i + 1) % 20000 == 0)
-            g_printerr ("synced %u ops in %.1f s\n", i + 1, (now_us () - created_at) / 1e6);
+            g_printerr ("synced %u ops in %.1f s\n", i + 1,
+                        (bench_now_us () - created_at) / 1e6);
         }
     }
 
-  print_line ("populate", "\"tasks\":%d,\"method\":\"api\",\"create_s\":%.1f,\"sync_s\":%.1f,"
-              "\"synced\":%s", opt_tasks, (created_at - start) / 1e6,
-              (now_us () - created_at) / 1e6, opt_no_sync ? "false" : "true");
+  bench_print_line ("populate",
+                    "\"tasks\":%d,\"method\":\"api\",\"create_s\":%.1f,\"sync_s\":%.1f,"
+                    "\"synced\":%s", opt_tasks, (created_at - start) / 1e6,
+                    (bench_now_us () - created_at) / 1e6, opt_no_sync ? "false" : "true");
   return TRUE;
 }
 
@@ -307,10 +227,10 @@ time_edits (TandemStore *store,
           json_object_set_int_member (changes, field, state[at].priority);
         }
 
-      start = now_us ();
+      start = bench_now_us ();
       if (!tandem_store_update_task (store, g_ptr_array_index (ids, at), changes, error))
         return -1;
-      g_array_append_val (samples, (double) { now_us () - start });
+      g_array_append_val (samples, (double) { bench_now_us () - start });
     }
 
   if (!(ops = tandem_store_outbox_list (store, 0, error)))
@@ -318,7 +238,7 @@ time_edits (TandemStore *store,
   {
     g_autofree char *extra = g_strdup_printf (",\"ops_queued\":%u", ops->len - n_ops_before);
 
-    return print_distribution ("edit_us", samples, extra);
+    return bench_print_distribution ("edit_us", samples, extra);
   }
 }
 
@@ -360,18 +280,20 @@ time_fsyncs (const char  *dir,
       double start;
 
       block[0] = 'a' + i % 26;
-      start = now_us ();
+      start = bench_now_us ();
       if (pwrite (fd, block, BLOCK_SIZE, offset) != BLOCK_SIZE ||
           (data_only ? fdatasync (fd) : fsync (fd)) != 0)
         goto failed;
-      g_array_append_val (data_only ? data_samples : samples, (double) { now_us () - start });
+      g_array_append_val (data_only ? data_samples : samples,
+                          (double) { bench_now_us () - start });
     }
   close (fd);
   g_unlink (path);
 
-  p99 = print_distribution ("fsync_us", samples, ",\"what\":\"pwrite 4 KiB + fsync\"");
+  p99 = bench_print_distribution ("fsync_us", samples, ",\"what\":\"pwrite 4 KiB + fsync\"");
   /* SQLite itself syncs its WAL with fdatasync. */
-  print_distribution ("fdatasync_us", data_samples, ",\"what\":\"pwrite 4 KiB + fdatasync\"");
+  bench_print_distribution ("fdatasync_us", data_samples,
+                            ",\"what\":\"pwrite 4 KiB + fdatasync\"");
   return p99;
 
 failed:
@@ -403,42 +325,27 @@ time_open_and_list (const char  *path,
       double start;
 
       g_clear_object (&store);
-      start = now_us ();
+      start = bench_now_us ();
       if (!(store = tandem_store_open (path, error)))
         return FALSE;
-      g_array_append_val (open_ms, (double) { (now_us () - start) / 1e3 });
+      g_array_append_val (open_ms, (double) { (bench_now_us () - start) / 1e3 });
     }
 
   for (int run = 0; run < opt_repeats; run++)
     {
       g_autoptr(GPtrArray) tasks = NULL;
-      double start = now_us ();
+      double start = bench_now_us ();
 
       if (!(tasks = tandem_store_list_tasks (store, TANDEM_TASK_QUERY_LIVE, error)))
         return FALSE;
-      g_array_append_val (list_ms, (double) { (now_us () - start) / 1e3 });
+      g_array_append_val (list_ms, (double) { (bench_now_us () - start) / 1e3 });
       n_listed = tasks->len;
     }
 
-  print_median ("open_ms", open_ms, ",\"cache\":\"warm\"");
+  bench_print_median ("open_ms", open_ms, ",\"cache\":\"warm\"");
   extra = g_strdup_printf (",\"tasks\":%u,\"cache\":\"warm\"", n_listed);
-  print_median ("list_100k_ms", list_ms, extra);
+  bench_print_median ("list_100k_ms", list_ms, extra);
   return TRUE;
-}
-
-static void
-remove_tree (const char *dir)
-{
-  g_autoptr(GDir) handle = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (handle != NULL && (name = g_dir_read_name (handle)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-
-      g_unlink (path);
-    }
-  g_rmdir (dir);
 }
 
 static gboolean
@@ -463,14 +370,15 @@ run (const char  *dir,
   g_clear_object (&store);
   if ((fsync_p99 = time_fsyncs (dir, error)) < 0)
     return FALSE;
-  print_line ("edit_p99_over_fsync_p99", "\"value\":%.2f,\"target\":3", edit_p99 / fsync_p99);
+  bench_print_line ("edit_p99_over_fsync_p99", "\"value\":%.2f,\"target\":3",
+                    edit_p99 / fsync_p99);
 
   if (!time_open_and_list (path, error))
     return FALSE;
 
   if (g_stat (path, &st) == 0)
-    print_line ("db_size", "\"bytes\":%" G_GINT64_FORMAT ",\"tasks\":%d", (gint64) st.st_size,
-                opt_tasks);
+    bench_print_line ("db_size", "\"bytes\":%" G_GINT64_FORMAT ",\"tasks\":%d",
+                      (gint64) st.st_size, opt_tasks);
   return TRUE;
 }
 
@@ -489,29 +397,14 @@ main (int    argc,
       g_printerr ("%s\n", error->message);
       return 2;
     }
+  bench_set_name ("local-writes", opt_run);
   if (opt_tasks < 1 || opt_edits < 1 || opt_fsyncs < 1 || opt_repeats < 1)
     {
       g_printerr ("--tasks, --edits, --fsyncs and --repeats must be at least 1\n");
       return 2;
     }
 
-  if (opt_dir != NULL)
-    {
-      g_autofree char *template = g_build_filename (opt_dir, "tandem-bench-XXXXXX", NULL);
-
-      if (g_mkdtemp (template) != NULL)
-        dir = g_steal_pointer (&template);
-      else
-        {
-          int saved = errno;
-
-          g_set_error (&error, G_IO_ERROR, g_io_error_from_errno (saved),
-                       "Could not create a folder in “%s”: %s", opt_dir, g_strerror (saved));
-        }
-    }
-  else
-    dir = g_dir_make_tmp ("tandem-bench-XXXXXX", &error);
-  if (dir == NULL)
+  if (!(dir = bench_make_dir (opt_dir, "tandem-bench-XXXXXX", &error)))
     {
       g_printerr ("%s\n", error->message);
       return 1;
@@ -523,6 +416,6 @@ main (int    argc,
   if (opt_keep)
     g_printerr ("The database is kept in %s\n", dir);
   else
-    remove_tree (dir);
+    bench_remove_tree (dir);
   return ok ? 0 : 1;
 }

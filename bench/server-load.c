@@ -6,14 +6,11 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
+#include "bench-common.h"
+#include "bench-server.h"
 #include "tandem-codec.h"
 #include "tandem-task.h"
 
@@ -87,311 +84,26 @@ static const GOptionEntry options[] = {
   { NULL }
 };
 
-static void
-print_line (const char *metric,
-            const char *format,
-            ...) G_GNUC_PRINTF (2, 3);
-
-static void
-print_line (const char *metric,
-            const char *format,
-            ...)
-{
-  g_autofree char *rest = NULL;
-  g_autofree char *run = opt_run > 0 ? g_strdup_printf ("\"run\":%d,", opt_run) : g_strdup ("");
-  va_list args;
-
-  va_start (args, format);
-  rest = g_strdup_vprintf (format, args);
-  va_end (args);
-  printf ("{\"bench\":\"server-load\",%s\"metric\":\"%s\",%s}\n", run, metric, rest);
-  fflush (stdout);
-}
-
-static int
-compare_doubles (gconstpointer a,
-                 gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of sorted @values; 0 when there are none. */
-static double
-percentile (GArray *values,
-            double  p)
-{
-  guint rank;
-
-  if (values->len == 0)
-    return 0;
-  rank = (guint) (p / 100.0 * values->len + 0.999999);
-  rank = CLAMP (rank, 1, values->len);
-  return g_array_index (values, double, rank - 1);
-}
-
 /* ",\"NAME_p50_ms\":…,\"NAME_p99_ms\":…,\"NAME_max_ms\":…" of @samples (sorted here). */
 static char *
 latency_members (const char *name,
                  GArray     *samples)
 {
-  g_array_sort (samples, compare_doubles);
+  g_array_sort (samples, bench_compare_doubles);
   return g_strdup_printf (",\"%s_p50_ms\":%.2f,\"%s_p99_ms\":%.2f,\"%s_max_ms\":%.2f",
-                          name, percentile (samples, 50), name, percentile (samples, 99), name,
-                          percentile (samples, 100));
-}
-
-static double
-self_cpu_s (void)
-{
-  struct rusage usage;
-
-  getrusage (RUSAGE_SELF, &usage);
-  return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
-         usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
-}
-
-/* The 1-minute load average: other work on the machine shows up here. */
-static double
-load_average (void)
-{
-  g_autofree char *contents = NULL;
-
-  if (!g_file_get_contents ("/proc/loadavg", &contents, NULL, NULL))
-    return -1;
-  return g_ascii_strtod (contents, NULL);
+                          name, bench_percentile (samples, 50), name,
+                          bench_percentile (samples, 99), name, bench_percentile (samples, 100));
 }
 
 /* The server process */
 
-typedef struct
-{
-  char        *binary;
-  char        *data_dir;
-  char        *log_path;   /* the server's stderr: one line per request */
-  char        *url;        /* http://127.0.0.1:PORT, no trailing slash */
-  GSubprocess *process;
-  int          pid;
-} Server;
-
 /* With --processes: the servers after the first, on the same database. */
-static Server *other_servers;
-
-/* Where each client's data lives: --data DIR or --database URL. */
-static const char *
-storage_option (void)
-{
-  return opt_database != NULL ? "--database" : "--data";
-}
-
-/* A server outlives no benchmark that dies. */
-static void
-die_with_parent (gpointer data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static char *
-server_create_token (Server      *server,
-                     const char  *user,
-                     GError     **error)
-{
-  g_autoptr(GSubprocess) process = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-
-  process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                              error, server->binary, "token", "create", storage_option (),
-                              opt_database != NULL ? opt_database : server->data_dir,
-                              "--user", user, NULL);
-  if (process == NULL || !g_subprocess_communicate_utf8 (process, NULL, NULL, &out, &err, error))
-    return NULL;
-  if (!g_subprocess_get_if_exited (process) || g_subprocess_get_exit_status (process) != 0)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   "“%s token create --user %s” failed: %s", server->binary, user, err);
-      return NULL;
-    }
-  return g_strdup (g_strstrip (out));
-}
-
-static gboolean
-server_start (Server  *server,
-              GError **error)
-{
-  g_autoptr(GSubprocessLauncher) launcher =
-    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_autoptr(GDataInputStream) out = NULL;
-  g_autofree char *line = NULL;
-  const char *identifier;
-
-  /* A file, not a pipe: nobody has to keep reading it for the server to
-   * go on, and it is scanned for warnings at the end. */
-  g_subprocess_launcher_set_stderr_file_path (launcher, server->log_path);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  server->process = g_subprocess_launcher_spawn (launcher, error, server->binary, "serve",
-                                                 storage_option (),
-                                                 opt_database != NULL ? opt_database
-                                                                      : server->data_dir,
-                                                 "--listen", "127.0.0.1:0",
-                                                 "--rate-limit", "0", NULL);
-  if (server->process == NULL)
-    return FALSE;
-  identifier = g_subprocess_get_identifier (server->process);
-  server->pid = identifier != NULL ? atoi (identifier) : 0;
-
-  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server->process));
-  g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (out), FALSE);
-  line = g_data_input_stream_read_line_utf8 (out, NULL, NULL, error);
-  if (line == NULL || !g_str_has_prefix (line, "listening on "))
-    {
-      g_autofree char *log = NULL;
-
-      g_file_get_contents (server->log_path, &log, NULL, NULL);
-      g_clear_error (error);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "tandem-server did not start: %s",
-                   log != NULL ? log : "(no output)");
-      return FALSE;
-    }
-  server->url = g_strdup (line + strlen ("listening on "));
-  if (g_str_has_suffix (server->url, "/"))
-    server->url[strlen (server->url) - 1] = '\0';
-  return TRUE;
-}
-
-static void
-server_exited_cb (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  GMainLoop *loop = user_data;
-
-  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
-  g_main_loop_quit (loop);
-  g_main_loop_unref (loop);
-}
-
-static gboolean
-server_stop_timeout_cb (gpointer user_data)
-{
-  g_main_loop_quit (user_data);
-  return G_SOURCE_REMOVE;
-}
-
-/* SIGTERM, as a service manager would; SIGKILL if it is not gone in 30 s. */
-static void
-server_stop (Server *server)
-{
-  g_autoptr(GMainLoop) loop = NULL;
-  guint timeout_id;
-
-  if (server->process == NULL)
-    return;
-
-  loop = g_main_loop_new (NULL, FALSE);
-  g_subprocess_send_signal (server->process, SIGTERM);
-  g_subprocess_wait_async (server->process, NULL, server_exited_cb, g_main_loop_ref (loop));
-  timeout_id = g_timeout_add_seconds (30, server_stop_timeout_cb, loop);
-  g_main_loop_run (loop);
-  if (g_subprocess_get_identifier (server->process) != NULL)
-    {
-      g_printerr ("server-load: tandem-server did not stop on SIGTERM; killing it\n");
-      g_subprocess_force_exit (server->process);
-      g_subprocess_wait (server->process, NULL, NULL);
-    }
-  else
-    g_source_remove (timeout_id);
-  if (!g_subprocess_get_if_exited (server->process) ||
-      g_subprocess_get_exit_status (server->process) != 0)
-    g_printerr ("server-load: tandem-server ended with wait status %d\n",
-                g_subprocess_get_status (server->process));
-  g_clear_object (&server->process);
-}
-
-/* A "Name:  N kB" line of /proc/PID/status, in KiB; 0 if unknown. */
-static guint64
-server_status_kib (Server     *server,
-                   const char *name)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/status", server->pid);
-  g_autofree char *contents = NULL;
-  const char *line;
-
-  if (!g_file_get_contents (path, &contents, NULL, NULL))
-    return 0;
-  for (line = contents; line != NULL && *line != '\0'; line = strchr (line, '\n'))
-    {
-      if (*line == '\n')
-        line++;
-      if (g_str_has_prefix (line, name) && line[strlen (name)] == ':')
-        return g_ascii_strtoull (line + strlen (name) + 1, NULL, 10);
-    }
-  return 0;
-}
-
-/* User + system CPU time of the server so far, from /proc/PID/stat. */
-static double
-server_cpu_s (Server *server)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", server->pid);
-  g_autofree char *contents = NULL;
-  g_auto(GStrv) fields = NULL;
-  const char *after_name;
-
-  if (!g_file_get_contents (path, &contents, NULL, NULL) ||
-      (after_name = strrchr (contents, ')')) == NULL)
-    return 0;
-  /* After "pid (comm) " the fields start at 3 (state); utime is 14, stime 15. */
-  fields = g_strsplit (after_name + 2, " ", 16);
-  if (g_strv_length (fields) < 14)
-    return 0;
-  return (g_ascii_strtod (fields[11], NULL) + g_ascii_strtod (fields[12], NULL)) /
-         sysconf (_SC_CLK_TCK);
-}
-
-static guint64
-tree_size_kib (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-  guint64 total = 0;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      GStatBuf buf;
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        total += tree_size_kib (child);
-      else if (g_stat (child, &buf) == 0)
-        total += buf.st_size / 1024;
-    }
-  return total;
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
+static BenchServer *other_servers;
 
 /* Counts the request lines of the server log by status and reports every
  * other line (warnings, criticals, storage errors) on stderr. */
 static void
-scan_server_log (Server *server)
+scan_server_log (BenchServer *server)
 {
   g_autoptr(GRegex) request_line = NULL;
   g_autofree char *contents = NULL;
@@ -410,7 +122,7 @@ scan_server_log (Server *server)
     {
       g_autoptr(GMatchInfo) match = NULL;
 
-      if (*lines[i] == '\0' || g_str_has_suffix (lines[i], ": stopping"))
+      if (*lines[i] == '\0' || strstr (lines[i], ": stopped on SIG") != NULL)
         continue;
       if (g_regex_match (request_line, lines[i], 0, &match))
         {
@@ -427,8 +139,8 @@ scan_server_log (Server *server)
       if (n_other++ < MAX_PRINTED_ERRORS)
         g_printerr ("server-load: server log: %s\n", lines[i]);
     }
-  print_line ("server_log", "\"requests\":%u,\"not_200\":%u,\"other_lines\":%u",
-              n_requests, n_not_ok, n_other);
+  bench_print_line ("server_log", "\"requests\":%u,\"not_200\":%u,\"other_lines\":%u",
+                    n_requests, n_not_ok, n_other);
 }
 
 /* Clients */
@@ -1001,15 +713,15 @@ phase_run (Phase     *phase,
 /* The run */
 
 static gboolean
-run_concurrent (Server *server,
-                GStrv   tokens)
+run_concurrent (BenchServer *server,
+                GStrv        tokens)
 {
   g_auto(Phase) phase = { 0 };
   g_autoptr(GPtrArray) clients = g_ptr_array_new_with_free_func ((GDestroyNotify) client_free);
   g_autofree char *push = NULL;
   g_autofree char *pull = NULL;
-  double server_cpu = server_cpu_s (server), client_cpu = self_cpu_s ();
-  double load = load_average ();
+  double server_cpu = bench_proc_cpu_s (server->pid), client_cpu = bench_self_cpu_s ();
+  double load = bench_load_average ();
   double wall;
 
   phase_init (&phase, "concurrent", server->url);
@@ -1026,43 +738,45 @@ run_concurrent (Server *server,
   g_printerr ("server-load: %d clients pushing %d ops each in batches of %d, then pulling\n",
               opt_clients, opt_ops, opt_batch);
   for (int i = 1; i < opt_processes; i++)
-    server_cpu += server_cpu_s (&other_servers[i - 1]);
+    server_cpu += bench_proc_cpu_s (other_servers[i - 1].pid);
   wall = phase_run (&phase, clients);
-  server_cpu = server_cpu_s (server) - server_cpu;
+  server_cpu = bench_proc_cpu_s (server->pid) - server_cpu;
   for (int i = 1; i < opt_processes; i++)
-    server_cpu += server_cpu_s (&other_servers[i - 1]);
-  client_cpu = self_cpu_s () - client_cpu;
+    server_cpu += bench_proc_cpu_s (other_servers[i - 1].pid);
+  client_cpu = bench_self_cpu_s () - client_cpu;
 
   push = latency_members ("push", phase.push_ms);
   pull = latency_members ("pull", phase.pull_ms);
   /* How evenly the server shares itself out: with fair service every client
    * finishes near the end. */
-  g_array_sort (phase.done_s, compare_doubles);
-  print_line ("concurrent_push",
-              "\"backend\":\"%s\",\"processes\":%d,"
-              "\"clients\":%d,\"ops_per_client\":%d,\"batch\":%d,\"ops\":%u,\"wall_s\":%.3f,"
-              "\"ops_per_s\":%.0f,\"pushes\":%u,\"pulls\":%u,\"records_pulled\":%u%s%s,"
-              "\"first_client_done_s\":%.3f,\"median_client_done_s\":%.3f,"
-              "\"server_cpu_s\":%.2f,\"client_cpu_s\":%.2f,\"load_before\":%.2f,"
-              "\"load_after\":%.2f,\"errors\":%u,\"checks_failed\":%u",
-              opt_database != NULL ? "postgresql" : "sqlite", opt_processes,
-              opt_clients, opt_ops, opt_batch, phase.ops_applied, wall,
-              phase.ops_applied / wall, phase.pushes, phase.pulls, phase.records_pulled, push,
-              pull, percentile (phase.done_s, 0), percentile (phase.done_s, 50), server_cpu,
-              client_cpu, load, load_average (), phase.errors, phase.checks_failed);
+  g_array_sort (phase.done_s, bench_compare_doubles);
+  bench_print_line ("concurrent_push",
+                    "\"backend\":\"%s\",\"processes\":%d,"
+                    "\"clients\":%d,\"ops_per_client\":%d,\"batch\":%d,\"ops\":%u,"
+                    "\"wall_s\":%.3f,\"ops_per_s\":%.0f,\"pushes\":%u,\"pulls\":%u,"
+                    "\"records_pulled\":%u%s%s,"
+                    "\"first_client_done_s\":%.3f,\"median_client_done_s\":%.3f,"
+                    "\"server_cpu_s\":%.2f,\"client_cpu_s\":%.2f,\"load_before\":%.2f,"
+                    "\"load_after\":%.2f,\"errors\":%u,\"checks_failed\":%u",
+                    opt_database != NULL ? "postgresql" : "sqlite", opt_processes,
+                    opt_clients, opt_ops, opt_batch, phase.ops_applied, wall,
+                    phase.ops_applied / wall, phase.pushes, phase.pulls, phase.records_pulled,
+                    push, pull, bench_percentile (phase.done_s, 0),
+                    bench_percentile (phase.done_s, 50), server_cpu, client_cpu, load,
+                    bench_load_average (), phase.errors, phase.checks_failed);
   return phase.errors == 0 && phase.checks_failed == 0;
 }
 
 /* Pushes opt_creates creates for one fresh user, @batch per request, one
  * request at a time; returns the number of errors and failed checks. */
 static guint
-run_creates (Server      *server,
-             const char  *name,
-             const char  *token,
-             int          batch,
-             double      *wall,
-             double      *server_cpu,
-             char       **latencies)
+run_creates (BenchServer  *server,
+             const char   *name,
+             const char   *token,
+             int           batch,
+             double       *wall,
+             double       *server_cpu,
+             char        **latencies)
 {
   g_auto(Phase) phase = { 0 };
   g_autoptr(GPtrArray) clients = g_ptr_array_new_with_free_func ((GDestroyNotify) client_free);
@@ -1070,9 +784,9 @@ run_creates (Server      *server,
   phase_init (&phase, name, server->url);
   g_ptr_array_add (clients, client_new (&phase, 0, token, opt_creates, batch, TRUE, FALSE));
   g_printerr ("server-load: %d creates, %d per push\n", opt_creates, batch);
-  *server_cpu = server_cpu_s (server);
+  *server_cpu = bench_proc_cpu_s (server->pid);
   *wall = phase_run (&phase, clients);
-  *server_cpu = server_cpu_s (server) - *server_cpu;
+  *server_cpu = bench_proc_cpu_s (server->pid) - *server_cpu;
   *latencies = latency_members (name, phase.push_ms);
   if (phase.ops_applied != (guint) opt_creates)
     g_printerr ("server-load: %s: %u of %d creates were applied\n", name, phase.ops_applied,
@@ -1081,27 +795,27 @@ run_creates (Server      *server,
 }
 
 static gboolean
-run_batching (Server     *server,
-              const char *single_token,
-              const char *batched_token)
+run_batching (BenchServer *server,
+              const char  *single_token,
+              const char  *batched_token)
 {
   g_autofree char *single = NULL;
   g_autofree char *batched = NULL;
   double single_s = 0, batched_s = 0, single_cpu = 0, batched_cpu = 0;
-  double load = load_average ();
+  double load = bench_load_average ();
   guint errors;
 
   errors = run_creates (server, "single", single_token, 1, &single_s, &single_cpu, &single);
   errors += run_creates (server, "batched", batched_token, opt_creates_batch, &batched_s,
                          &batched_cpu, &batched);
-  print_line ("batching",
-              "\"creates\":%d,\"batch\":%d,\"single_s\":%.3f,\"batched_s\":%.3f,\"ratio\":%.1f,"
-              "\"single_ops_per_s\":%.0f,\"batched_ops_per_s\":%.0f%s%s,"
-              "\"single_server_cpu_s\":%.2f,\"batched_server_cpu_s\":%.2f,\"load_before\":%.2f,"
-              "\"load_after\":%.2f,\"errors\":%u",
-              opt_creates, opt_creates_batch, single_s, batched_s, single_s / batched_s,
-              opt_creates / single_s, opt_creates / batched_s, single, batched, single_cpu,
-              batched_cpu, load, load_average (), errors);
+  bench_print_line ("batching",
+                    "\"creates\":%d,\"batch\":%d,\"single_s\":%.3f,\"batched_s\":%.3f,"
+                    "\"ratio\":%.1f,\"single_ops_per_s\":%.0f,\"batched_ops_per_s\":%.0f%s%s,"
+                    "\"single_server_cpu_s\":%.2f,\"batched_server_cpu_s\":%.2f,"
+                    "\"load_before\":%.2f,\"load_after\":%.2f,\"errors\":%u",
+                    opt_creates, opt_creates_batch, single_s, batched_s, single_s / batched_s,
+                    opt_creates / single_s, opt_creates / batched_s, single, batched, single_cpu,
+                    batched_cpu, load, bench_load_average (), errors);
   return errors == 0;
 }
 
@@ -1140,8 +854,8 @@ check_options (GError **error)
 }
 
 static gboolean
-run (Server  *server,
-     GError **error)
+run (BenchServer  *server,
+     GError      **error)
 {
   g_autoptr(GPtrArray) tokens = g_ptr_array_new_with_free_func (g_free);
   guint64 rss_start, hwm_concurrent;
@@ -1154,7 +868,7 @@ run (Server  *server,
   for (int i = 0; i < opt_clients + 2; i++)
     {
       g_autofree char *user = g_strdup_printf ("load-user-%d", i + 1);
-      char *token = server_create_token (server, user, error);
+      char *token = bench_server_create_token (server, user, error);
 
       if (token == NULL)
         return FALSE;
@@ -1162,31 +876,33 @@ run (Server  *server,
     }
   g_ptr_array_add (tokens, NULL);
 
-  if (!server_start (server, error))
+  if (!bench_server_start (server, error))
     return FALSE;
   g_printerr ("server-load: tandem-server pid %d on %s\n", server->pid, server->url);
   for (int i = 1; i < opt_processes; i++)
     {
-      Server *other = &other_servers[i - 1];
+      BenchServer *other = &other_servers[i - 1];
 
-      if (!server_start (other, error))
+      if (!bench_server_start (other, error))
         return FALSE;
       g_printerr ("server-load: tandem-server pid %d on %s\n", other->pid, other->url);
     }
-  rss_start = server_status_kib (server, "VmRSS");
+  rss_start = bench_proc_status_kib (server->pid, "VmRSS");
 
   ok = run_concurrent (server, (GStrv) tokens->pdata);
-  hwm_concurrent = server_status_kib (server, "VmHWM");
+  hwm_concurrent = bench_proc_status_kib (server->pid, "VmHWM");
   if (opt_creates > 0)
     ok = run_batching (server, g_ptr_array_index (tokens, opt_clients),
                        g_ptr_array_index (tokens, opt_clients + 1)) && ok;
 
-  print_line ("server_rss_kib",
-              "\"peak_kib\":%" G_GUINT64_FORMAT ",\"peak_after_concurrent_kib\":%" G_GUINT64_FORMAT
-              ",\"rss_start_kib\":%" G_GUINT64_FORMAT ",\"rss_end_kib\":%" G_GUINT64_FORMAT
-              ",\"data_kib\":%" G_GUINT64_FORMAT,
-              server_status_kib (server, "VmHWM"), hwm_concurrent, rss_start,
-              server_status_kib (server, "VmRSS"), tree_size_kib (server->data_dir));
+  bench_print_line ("server_rss_kib",
+                    "\"peak_kib\":%" G_GUINT64_FORMAT
+                    ",\"peak_after_concurrent_kib\":%" G_GUINT64_FORMAT
+                    ",\"rss_start_kib\":%" G_GUINT64_FORMAT ",\"rss_end_kib\":%" G_GUINT64_FORMAT
+                    ",\"data_kib\":%" G_GUINT64_FORMAT,
+                    bench_proc_status_kib (server->pid, "VmHWM"), hwm_concurrent, rss_start,
+                    bench_proc_status_kib (server->pid, "VmRSS"),
+                    bench_tree_size_kib (server->data_dir));
   if (!ok)
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
                  "some requests failed or answered what was not expected (see above)");
@@ -1200,7 +916,7 @@ main (int    argc,
   g_autoptr(GOptionContext) context = g_option_context_new (NULL);
   g_autoptr(GError) error = NULL;
   g_autofree char *template = NULL;
-  Server server = { 0 };
+  BenchServer server = { 0 };
   gboolean ok;
 
   g_option_context_set_summary (context,
@@ -1214,6 +930,7 @@ main (int    argc,
       return 2;
     }
 
+  bench_set_name ("server-load", opt_run);
   server.binary = g_strdup (opt_server != NULL ? opt_server : TANDEM_SERVER_PATH);
   if (!g_file_test (server.binary, G_FILE_TEST_IS_EXECUTABLE))
     {
@@ -1231,6 +948,7 @@ main (int    argc,
     }
   server.data_dir = g_build_filename (template, "data", NULL);
   server.log_path = g_build_filename (template, "server.log", NULL);
+  server.database = g_strdup (opt_database);
   g_mkdir (server.data_dir, 0700);
 
   if (opt_trace != NULL && (trace_file = fopen (opt_trace, "w")) == NULL)
@@ -1239,18 +957,19 @@ main (int    argc,
       return 2;
     }
 
-  other_servers = g_new0 (Server, MAX (opt_processes - 1, 1));
+  other_servers = g_new0 (BenchServer, MAX (opt_processes - 1, 1));
   for (int i = 1; i < opt_processes; i++)
     {
       other_servers[i - 1].binary = g_strdup (server.binary);
       other_servers[i - 1].data_dir = g_strdup (server.data_dir);
+      other_servers[i - 1].database = g_strdup (opt_database);
       other_servers[i - 1].log_path = g_strdup_printf ("%s/server-%d.log", template, i + 1);
     }
 
   ok = run (&server, &error);
   for (int i = 1; i < opt_processes; i++)
-    server_stop (&other_servers[i - 1]);
-  server_stop (&server);
+    bench_server_stop (&other_servers[i - 1]);
+  bench_server_stop (&server);
   if (trace_file != NULL)
     fclose (trace_file);
   if (server.pid != 0)
@@ -1261,19 +980,11 @@ main (int    argc,
   if (opt_keep)
     g_printerr ("server-load: kept %s\n", template);
   else
-    remove_tree (template);
+    bench_remove_tree (template);
 
-  g_free (server.binary);
-  g_free (server.data_dir);
-  g_free (server.log_path);
-  g_free (server.url);
+  bench_server_clear (&server);
   for (int i = 1; i < opt_processes; i++)
-    {
-      g_free (other_servers[i - 1].binary);
-      g_free (other_servers[i - 1].data_dir);
-      g_free (other_servers[i - 1].log_path);
-      g_free (other_servers[i - 1].url);
-    }
+    bench_server_clear (&other_servers[i - 1]);
   g_free (other_servers);
   return ok ? 0 : 1;
 }

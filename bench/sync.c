@@ -6,15 +6,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench-common.h"
+#include "bench-server.h"
 #include "tandem-account.h"
 #include "tandem-store.h"
 #include "tandem-sync-engine.h"
@@ -97,69 +94,6 @@ static const GOptionEntry options[] = {
   { NULL }
 };
 
-static double
-now_s (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double
-self_cpu_s (void)
-{
-  struct rusage usage;
-
-  getrusage (RUSAGE_SELF, &usage);
-  return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
-         usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
-}
-
-static int
-compare_doubles (gconstpointer a,
-                 gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of sorted @values; 0 when there are none. */
-static double
-percentile (GArray *values,
-            double  p)
-{
-  guint rank;
-
-  if (values->len == 0)
-    return 0;
-  rank = (guint) (p / 100.0 * values->len + 0.999999);
-  rank = CLAMP (rank, 1, values->len);
-  return g_array_index (values, double, rank - 1);
-}
-
-static void
-print_line (const char *metric,
-            const char *format,
-            ...) G_GNUC_PRINTF (2, 3);
-
-static void
-print_line (const char *metric,
-            const char *format,
-            ...)
-{
-  g_autofree char *rest = NULL;
-  g_autofree char *run = opt_run > 0 ? g_strdup_printf ("\"run\":%d,", opt_run) : g_strdup ("");
-  va_list args;
-
-  va_start (args, format);
-  rest = g_strdup_vprintf (format, args);
-  va_end (args);
-  printf ("{\"bench\":\"sync\",%s\"metric\":\"%s\",%s}\n", run, metric, rest);
-  fflush (stdout);
-}
-
 /* perf record --control: profiles cover the timed syncs only. */
 static void
 perf_control (const char *command)
@@ -180,18 +114,7 @@ perf_control (const char *command)
     }
 }
 
-/* The server process */
-
-typedef struct
-{
-  char        *binary;
-  char        *data_dir;
-  char        *log_path;    /* the server's stderr: one line per request */
-  char        *url;         /* http://127.0.0.1:PORT, no trailing slash */
-  GSubprocess *process;
-  int          pid;         /* of the server itself, also under --server-wrapper */
-  gsize        log_offset;  /* what server_requests_since has read */
-} Server;
+/* What the server did */
 
 /* Requests the server logged, per route. */
 typedef struct
@@ -204,186 +127,13 @@ typedef struct
   guint  failed;      /* status >= 400 */
 } ServerRequests;
 
-/* A server outlives no benchmark that dies. */
-static void
-die_with_parent (gpointer data)
+typedef struct
 {
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static char *
-server_create_token (Server      *server,
-                     const char  *user,
-                     GError     **error)
-{
-  g_autoptr(GSubprocess) process = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-
-  process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                              error, server->binary, "token", "create", "--data",
-                              server->data_dir, "--user", user, NULL);
-  if (process == NULL || !g_subprocess_communicate_utf8 (process, NULL, NULL, &out, &err, error))
-    return NULL;
-  if (!g_subprocess_get_if_exited (process) || g_subprocess_get_exit_status (process) != 0)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   "“%s token create --user %s” failed: %s", server->binary, user, err);
-      return NULL;
-    }
-  return g_strdup (g_strstrip (out));
-}
-
-/* The pid of the tandem-server process at or below @pid: a wrapper such as
- * perf runs it as a child. */
-static int
-find_server_pid (int pid)
-{
-  for (guint depth = 0; depth < 4; depth++)
-    {
-      g_autofree char *exe_link = g_strdup_printf ("/proc/%d/exe", pid);
-      g_autofree char *exe = g_file_read_link (exe_link, NULL);
-      g_autofree char *children_path = g_strdup_printf ("/proc/%d/task/%d/children", pid, pid);
-      g_autofree char *children = NULL;
-
-      if (exe != NULL && g_str_has_suffix (exe, "/tandem-server"))
-        return pid;
-      if (!g_file_get_contents (children_path, &children, NULL, NULL) || *children == '\0')
-        return pid;
-      pid = atoi (children);
-    }
-  return pid;
-}
-
-static gboolean
-server_start (Server  *server,
-              GError **error)
-{
-  g_autoptr(GSubprocessLauncher) launcher =
-    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GDataInputStream) out = NULL;
-  g_autofree char *line = NULL;
-  const char *identifier;
-
-  if (opt_server_wrapper != NULL)
-    {
-      g_auto(GStrv) wrapper = NULL;
-
-      if (!g_shell_parse_argv (opt_server_wrapper, NULL, &wrapper, error))
-        return FALSE;
-      for (guint i = 0; wrapper[i] != NULL; i++)
-        g_ptr_array_add (argv, g_strdup (wrapper[i]));
-    }
-  g_ptr_array_add (argv, g_strdup (server->binary));
-  g_ptr_array_add (argv, g_strdup ("serve"));
-  g_ptr_array_add (argv, g_strdup ("--data"));
-  g_ptr_array_add (argv, g_strdup (server->data_dir));
-  g_ptr_array_add (argv, g_strdup ("--listen"));
-  g_ptr_array_add (argv, g_strdup ("127.0.0.1:0"));
-  /* Every request of a benchmark comes from one token. */
-  g_ptr_array_add (argv, g_strdup ("--rate-limit"));
-  g_ptr_array_add (argv, g_strdup ("0"));
-  g_ptr_array_add (argv, NULL);
-
-  /* A file, not a pipe: nobody has to keep reading it for the server to go
-   * on, and its per-request lines are read back after each timed sync. */
-  g_subprocess_launcher_set_stderr_file_path (launcher, server->log_path);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  server->process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata,
-                                                  error);
-  if (server->process == NULL)
-    return FALSE;
-
-  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server->process));
-  g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (out), FALSE);
-  line = g_data_input_stream_read_line_utf8 (out, NULL, NULL, error);
-  if (line == NULL || !g_str_has_prefix (line, "listening on "))
-    {
-      g_autofree char *log = NULL;
-
-      g_file_get_contents (server->log_path, &log, NULL, NULL);
-      g_clear_error (error);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "tandem-server did not start: %s",
-                   log != NULL ? log : "(no output)");
-      return FALSE;
-    }
-  server->url = g_strdup (line + strlen ("listening on "));
-  if (g_str_has_suffix (server->url, "/"))
-    server->url[strlen (server->url) - 1] = '\0';
-  identifier = g_subprocess_get_identifier (server->process);
-  server->pid = find_server_pid (identifier != NULL ? atoi (identifier) : 0);
-  return TRUE;
-}
-
-static void
-server_exited_cb (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  GMainLoop *loop = user_data;
-
-  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
-  g_main_loop_quit (loop);
-  g_main_loop_unref (loop);
-}
-
-static gboolean
-server_stop_timeout_cb (gpointer user_data)
-{
-  g_main_loop_quit (user_data);
-  return G_SOURCE_REMOVE;
-}
-
-/* SIGTERM to the server itself (a wrapper then ends on its own); SIGKILL
- * if it is not gone in 60 s. */
-static void
-server_stop (Server *server)
-{
-  g_autoptr(GMainLoop) loop = NULL;
-  guint timeout_id;
-
-  if (server->process == NULL)
-    return;
-
-  loop = g_main_loop_new (NULL, FALSE);
-  if (server->pid > 0)
-    kill (server->pid, SIGTERM);
-  else
-    g_subprocess_send_signal (server->process, SIGTERM);
-  g_subprocess_wait_async (server->process, NULL, server_exited_cb, g_main_loop_ref (loop));
-  timeout_id = g_timeout_add_seconds (60, server_stop_timeout_cb, loop);
-  g_main_loop_run (loop);
-  if (g_subprocess_get_identifier (server->process) != NULL)
-    {
-      g_printerr ("sync: tandem-server did not stop on SIGTERM; killing it\n");
-      g_subprocess_force_exit (server->process);
-      g_subprocess_wait (server->process, NULL, NULL);
-    }
-  else
-    g_source_remove (timeout_id);
-  g_clear_object (&server->process);
-}
-
-/* User + system CPU time of the server so far, from /proc/PID/stat. */
-static double
-server_cpu_s (Server *server)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", server->pid);
-  g_autofree char *contents = NULL;
-  g_auto(GStrv) fields = NULL;
-  const char *after_name;
-
-  if (!g_file_get_contents (path, &contents, NULL, NULL) ||
-      (after_name = strrchr (contents, ')')) == NULL)
-    return 0;
-  /* After "pid (comm) " the fields start at 3 (state); utime is 14, stime 15. */
-  fields = g_strsplit (after_name + 2, " ", 16);
-  if (g_strv_length (fields) < 14)
-    return 0;
-  return (g_ascii_strtod (fields[11], NULL) + g_ascii_strtod (fields[12], NULL)) /
-         sysconf (_SC_CLK_TCK);
-}
+  BenchServer *server;
+  gsize        log_offset;   /* what server_requests_since has read */
+  char        *dir;          /* the measured devices */
+  char        *seed_dir;     /* the seeding devices */
+} Bench;
 
 /* Bytes written through write()/pwrite() so far by process @pid (0: this
  * one), from /proc/PID/io: SQLite's WAL frames, checkpoints and sockets. */
@@ -404,7 +154,7 @@ written_mb (int pid)
 /* The request lines the server logged since the last call, e.g.
  * "…: POST /v1/sync/push 200 12.3ms user=2". */
 static void
-server_requests_since (Server         *server,
+server_requests_since (Bench          *bench,
                        ServerRequests *requests)
 {
   g_autofree char *contents = NULL;
@@ -412,17 +162,17 @@ server_requests_since (Server         *server,
   g_auto(GStrv) lines = NULL;
 
   memset (requests, 0, sizeof *requests);
-  if (!g_file_get_contents (server->log_path, &contents, &length, NULL) ||
-      length <= server->log_offset)
+  if (!g_file_get_contents (bench->server->log_path, &contents, &length, NULL) ||
+      length <= bench->log_offset)
     return;
-  lines = g_strsplit (contents + server->log_offset, "\n", -1);
+  lines = g_strsplit (contents + bench->log_offset, "\n", -1);
   /* Only whole lines: a line being written is read next time. */
-  server->log_offset = length;
+  bench->log_offset = length;
   if (length > 0 && contents[length - 1] != '\n')
     {
       guint n = g_strv_length (lines);
 
-      server->log_offset -= strlen (lines[n - 1]);
+      bench->log_offset -= strlen (lines[n - 1]);
     }
 
   for (guint i = 0; lines[i] != NULL; i++)
@@ -493,16 +243,16 @@ device_state_changed (TandemSyncEngine *engine,
 {
   if (tandem_sync_engine_get_state (engine) == TANDEM_SYNC_STATE_PULLING &&
       device->pull_started == 0)
-    device->pull_started = now_s ();
+    device->pull_started = bench_now_s ();
 }
 
 /* A device of @token's user with a database of its own at DIR/NAME.db. */
 static Device *
-device_new (const char  *dir,
-            const char  *name,
-            Server      *server,
-            const char  *token,
-            GError     **error)
+device_new (const char   *dir,
+            const char   *name,
+            BenchServer  *server,
+            const char   *token,
+            GError      **error)
 {
   g_autoptr(Device) device = g_new0 (Device, 1);
   g_autofree char *file = g_strconcat (name, ".db", NULL);
@@ -606,28 +356,29 @@ typedef struct
 
 static gboolean
 device_sync_timed (Device      *device,
-                   Server      *server,
+                   Bench       *bench,
                    SyncTiming  *timing,
                    GError     **error)
 {
+  BenchServer *server = bench->server;
   ServerRequests before;
   double start, end, cpu, server_cpu, written, server_written;
 
-  server_requests_since (server, &before);
+  server_requests_since (bench, &before);
   perf_control ("enable");
-  cpu = self_cpu_s ();
-  server_cpu = server_cpu_s (server);
+  cpu = bench_self_cpu_s ();
+  server_cpu = bench_proc_cpu_s (server->pid);
   written = written_mb (0);
   server_written = written_mb (server->pid);
-  start = now_s ();
+  start = bench_now_s ();
   if (!device_sync (device, error))
     {
       perf_control ("disable");
       return FALSE;
     }
-  end = now_s ();
-  timing->client_cpu_s = self_cpu_s () - cpu;
-  timing->server_cpu_s = server_cpu_s (server) - server_cpu;
+  end = bench_now_s ();
+  timing->client_cpu_s = bench_self_cpu_s () - cpu;
+  timing->server_cpu_s = bench_proc_cpu_s (server->pid) - server_cpu;
   timing->client_written_mb = written_mb (0) - written;
   timing->server_written_mb = written_mb (server->pid) - server_written;
   perf_control ("disable");
@@ -635,7 +386,7 @@ device_sync_timed (Device      *device,
   timing->push_s = (device->pull_started > 0 ? device->pull_started : end) - start;
   timing->pull_s = end - (device->pull_started > 0 ? device->pull_started : end);
   /* The server logs a request after answering it, so by now all are there. */
-  server_requests_since (server, &timing->requests);
+  server_requests_since (bench, &timing->requests);
   return TRUE;
 }
 
@@ -739,13 +490,6 @@ count_tasks (Device  *device,
   return TRUE;
 }
 
-typedef struct
-{
-  Server *server;
-  char   *dir;        /* the measured devices */
-  char   *seed_dir;   /* the seeding devices */
-} Bench;
-
 /* 1. Push */
 
 static gboolean
@@ -761,18 +505,18 @@ time_push (Bench      *bench,
   guint n_tasks = 0, n_pending = 0;
   double start;
 
-  if (!(token = server_create_token (bench->server, name, error)) ||
+  if (!(token = bench_server_create_token (bench->server, name, error)) ||
       !(device = device_new (bench->dir, name, bench->server, token, error)))
     return FALSE;
   tandem_sync_engine_set_batch_size (device->engine, batch_size);
 
-  start = now_s ();
+  start = bench_now_s ();
   if (!create_tasks (device, opt_ops, 42, error))
     return FALSE;
   g_printerr ("sync: %s: %d tasks created offline in %.1f s; syncing with batches of %u\n",
-              name, opt_ops, now_s () - start, batch_size);
+              name, opt_ops, bench_now_s () - start, batch_size);
 
-  if (!device_sync_timed (device, bench->server, timing, error) ||
+  if (!device_sync_timed (device, bench, timing, error) ||
       !check_requests (timing, error) ||
       !count_tasks (device, &n_tasks, &n_pending, error))
     return FALSE;
@@ -785,13 +529,13 @@ time_push (Bench      *bench,
     }
 
   extra = timing_members (timing);
-  print_line (batch_size == 1 ? "push_one_per_op" : "push_batched",
-              "\"ops\":%d,\"batch\":%u,%s,\"push_ops_per_s\":%.0f%s", opt_ops, batch_size, extra,
-              opt_ops / timing->push_s,
-              batch_size == DEFAULT_BATCH && opt_ops == 10000
-                ? (timing->push_s < PUSH_TARGET_S ? ",\"target_s\":2,\"met\":true"
-                                                  : ",\"target_s\":2,\"met\":false")
-                : "");
+  bench_print_line (batch_size == 1 ? "push_one_per_op" : "push_batched",
+                    "\"ops\":%d,\"batch\":%u,%s,\"push_ops_per_s\":%.0f%s", opt_ops, batch_size,
+                    extra, opt_ops / timing->push_s,
+                    batch_size == DEFAULT_BATCH && opt_ops == 10000
+                      ? (timing->push_s < PUSH_TARGET_S ? ",\"target_s\":2,\"met\":true"
+                                                        : ",\"target_s\":2,\"met\":false")
+                      : "");
   device_discard (g_steal_pointer (&device));
   return TRUE;
 }
@@ -808,9 +552,10 @@ bench_push (Bench   *bench,
     return TRUE;
   if (!time_push (bench, "push-one-per-op", 1, &single, error))
     return FALSE;
-  print_line ("push_ratio", "\"ops\":%d,\"value\":%.1f,\"what\":\"push_s one per op / push_s "
-              "batched\",\"whole_sync_value\":%.1f", opt_ops, single.push_s / batched.push_s,
-              single.total_s / batched.total_s);
+  bench_print_line ("push_ratio",
+                    "\"ops\":%d,\"value\":%.1f,\"what\":\"push_s one per op / push_s batched\","
+                    "\"whole_sync_value\":%.1f", opt_ops, single.push_s / batched.push_s,
+                    single.total_s / batched.total_s);
   return TRUE;
 }
 
@@ -827,17 +572,17 @@ seed_user (Bench       *bench,
   g_autofree char *token = NULL;
   g_autofree char *name = g_strconcat (user, "-seed", NULL);
   g_autoptr(Device) seeder = NULL;
-  double start = now_s ();
+  double start = bench_now_s ();
 
-  if (!(token = server_create_token (bench->server, user, error)) ||
+  if (!(token = bench_server_create_token (bench->server, user, error)) ||
       !(seeder = device_new (bench->seed_dir, name, bench->server, token, error)) ||
       !create_tasks (seeder, n, n, error))
     return NULL;
-  g_printerr ("sync: %s: %u tasks created in %.1f s", user, n, now_s () - start);
-  start = now_s ();
+  g_printerr ("sync: %s: %u tasks created in %.1f s", user, n, bench_now_s () - start);
+  start = bench_now_s ();
   if (!device_sync (seeder, error))
     return NULL;
-  g_printerr (", pushed in %.1f s\n", now_s () - start);
+  g_printerr (", pushed in %.1f s\n", bench_now_s () - start);
   device_discard (g_steal_pointer (&seeder));
   return g_steal_pointer (&token);
 }
@@ -863,7 +608,7 @@ bench_pull (Bench   *bench,
 
       if (!(token = seed_user (bench, user, n, error)) ||
           !(device = device_new (bench->dir, user, bench->server, token, error)) ||
-          !device_sync_timed (device, bench->server, &timing, error) ||
+          !device_sync_timed (device, bench, &timing, error) ||
           !check_requests (&timing, error) ||
           !count_tasks (device, &n_tasks, &n_pending, error))
         return FALSE;
@@ -885,9 +630,9 @@ bench_pull (Bench   *bench,
       if (n == PULL_TARGET_TASKS)
         target = g_strdup_printf (",\"target_s\":%.0f,\"met\":%s", PULL_TARGET_S,
                                   timing.total_s < PULL_TARGET_S ? "true" : "false");
-      print_line ("initial_pull", "\"tasks\":%u,\"s\":%.3f,\"rows_per_s\":%.0f,%s,"
-                  "\"db_bytes\":%" G_GINT64_FORMAT "%s", n, timing.total_s,
-                  n / timing.total_s, extra, db_bytes, target ? target : "");
+      bench_print_line ("initial_pull", "\"tasks\":%u,\"s\":%.3f,\"rows_per_s\":%.0f,%s,"
+                        "\"db_bytes\":%" G_GINT64_FORMAT "%s", n, timing.total_s,
+                        n / timing.total_s, extra, db_bytes, target ? target : "");
       device_discard (g_steal_pointer (&device));
     }
   return TRUE;
@@ -976,7 +721,7 @@ poller_sync_done (GObject      *source,
   EditRun *run = poller->run;
   g_autoptr(GError) error = NULL;
   TandemSyncOutcome outcome;
-  double end = now_s ();
+  double end = bench_now_s ();
 
   outcome = tandem_sync_engine_sync_finish (TANDEM_SYNC_ENGINE (source), result, &error);
   poller->busy = FALSE;
@@ -1023,7 +768,7 @@ poller_start_sync (Poller *poller)
   if (poller->run->stopping)
     return;
   poller->busy = TRUE;
-  poller->started = now_s ();
+  poller->started = bench_now_s ();
   tandem_sync_engine_sync_async (poller->device->engine, NULL, poller_sync_done, poller);
 }
 
@@ -1063,7 +808,7 @@ time_one_edit (EditRun  *run,
   /* Both pollers started at phases of their own: the edit lands at a
    * uniformly random moment of each one's cycle. */
   json_object_set_string_member (changes, "title", run->expected);
-  run->edited = now_s ();
+  run->edited = bench_now_s ();
   if (!tandem_store_update_task (run->a.device->store, run->task_id, changes, error))
     {
       edit_run_stop (run);
@@ -1084,10 +829,10 @@ static char *
 distribution_members (const char *name,
                       GArray     *samples)
 {
-  g_array_sort (samples, compare_doubles);
+  g_array_sort (samples, bench_compare_doubles);
   return g_strdup_printf ("\"%s_p50\":%.1f,\"%s_p95\":%.1f,\"%s_max\":%.1f", name,
-                          percentile (samples, 50), name, percentile (samples, 95), name,
-                          percentile (samples, 100));
+                          bench_percentile (samples, 50), name, bench_percentile (samples, 95),
+                          name, bench_percentile (samples, 100));
 }
 
 static gboolean
@@ -1106,7 +851,7 @@ bench_edit_to_visible (Bench   *bench,
   guint number = 0;
 
   /* Two devices of one user that already share an account of 1,000 tasks. */
-  if (!(token = server_create_token (bench->server, "edit", error)) ||
+  if (!(token = bench_server_create_token (bench->server, "edit", error)) ||
       !(a = device_new (bench->dir, "edit-a", bench->server, token, error)) ||
       !(b = device_new (bench->dir, "edit-b", bench->server, token, error)) ||
       !create_tasks (a, EDIT_TASKS, 5, error) ||
@@ -1118,14 +863,14 @@ bench_edit_to_visible (Bench   *bench,
    * empty page of the feed. */
   for (guint i = 0; i < IDLE_SYNCS; i++)
     {
-      double start = now_s ();
+      double start = bench_now_s ();
 
       if (!device_sync (b, error))
         return FALSE;
-      g_array_append_val (idle_ms, (double) { (now_s () - start) * 1e3 });
+      g_array_append_val (idle_ms, (double) { (bench_now_s () - start) * 1e3 });
     }
   idle = distribution_members ("ms", idle_ms);
-  print_line ("idle_sync", "%s,\"n\":%u,\"tasks\":%u", idle, idle_ms->len, EDIT_TASKS);
+  bench_print_line ("idle_sync", "%s,\"n\":%u,\"tasks\":%u", idle, idle_ms->len, EDIT_TASKS);
 
   for (guint i = 0; i < intervals->len; i++)
     {
@@ -1171,9 +916,9 @@ bench_edit_to_visible (Bench   *bench,
       a_text = distribution_members ("edit_to_a_synced_ms", a_part);
       a_sync_text = distribution_members ("a_sync_ms", run.a_sync_ms);
       b_sync_text = distribution_members ("b_sync_ms", run.b_sync_ms);
-      print_line ("edit_to_visible", "\"poll_ms\":%u,%s,\"mean_ms\":%.1f,\"n\":%d,%s,%s,%s,"
-                  "\"ticks_skipped\":%u", run.interval_ms, latency_text, mean, opt_edits,
-                  a_text, a_sync_text, b_sync_text, skipped);
+      bench_print_line ("edit_to_visible", "\"poll_ms\":%u,%s,\"mean_ms\":%.1f,\"n\":%d,%s,%s,%s,"
+                        "\"ticks_skipped\":%u", run.interval_ms, latency_text, mean, opt_edits,
+                        a_text, a_sync_text, b_sync_text, skipped);
 
       g_free (run.task_id);
       g_free (run.expected);
@@ -1208,65 +953,17 @@ parse_list (const char  *option,
   return g_steal_pointer (&values);
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static char *
-make_dir (const char  *parent,
-          GError     **error)
-{
-  g_autofree char *template = NULL;
-
-  if (parent == NULL)
-    return g_dir_make_tmp ("tandem-sync-bench-XXXXXX", error);
-  template = g_build_filename (parent, "tandem-sync-bench-XXXXXX", NULL);
-  if (g_mkdtemp (template) == NULL)
-    {
-      int saved = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "Could not create a folder in “%s”: %s", parent, g_strerror (saved));
-      return NULL;
-    }
-  return g_steal_pointer (&template);
-}
-
-static double
-load_average (void)
-{
-  g_autofree char *contents = NULL;
-
-  if (!g_file_get_contents ("/proc/loadavg", &contents, NULL, NULL))
-    return -1;
-  return g_ascii_strtod (contents, NULL);
-}
-
 static gboolean
 run (Bench   *bench,
      GArray  *pull_sizes,
      GArray  *intervals,
      GError **error)
 {
-  double start = now_s ();
+  double start = bench_now_s ();
 
-  print_line ("setup", "\"cpus\":%ld,\"load_1min\":%.2f,\"server\":\"%s\",\"dir\":\"%s\","
-              "\"seed_dir\":\"%s\"", sysconf (_SC_NPROCESSORS_ONLN), load_average (),
-              bench->server->binary, bench->dir, bench->seed_dir);
+  bench_print_line ("setup", "\"cpus\":%ld,\"load_1min\":%.2f,\"server\":\"%s\",\"dir\":\"%s\","
+                    "\"seed_dir\":\"%s\"", sysconf (_SC_NPROCESSORS_ONLN), bench_load_average (),
+                    bench->server->binary, bench->dir, bench->seed_dir);
 
   if (opt_ops > 0 && !bench_push (bench, error))
     return FALSE;
@@ -1275,7 +972,8 @@ run (Bench   *bench,
   if (opt_edits > 0 && intervals->len > 0 && !bench_edit_to_visible (bench, intervals, error))
     return FALSE;
 
-  print_line ("done", "\"wall_s\":%.1f,\"load_1min\":%.2f", now_s () - start, load_average ());
+  bench_print_line ("done", "\"wall_s\":%.1f,\"load_1min\":%.2f", bench_now_s () - start,
+                    bench_load_average ());
   return TRUE;
 }
 
@@ -1290,8 +988,8 @@ main (int    argc,
   g_autoptr(GArray) intervals = NULL;
   g_autofree char *dir = NULL;
   g_autofree char *seed_dir = NULL;
-  Server server = { 0 };
-  Bench bench = { &server, NULL, NULL };
+  BenchServer server = { 0 };
+  Bench bench = { &server, 0, NULL, NULL };
   gboolean ok = FALSE;
 
   /* The token stays in each device's database, never in a keyring. */
@@ -1308,6 +1006,7 @@ main (int    argc,
       g_printerr ("--ops and --edits must not be negative\n");
       return 2;
     }
+  bench_set_name ("sync", opt_run);
   if (!(pull_sizes = parse_list ("pull-sizes", opt_pull_sizes ? opt_pull_sizes
                                                               : "1000,10000,100000", &error)) ||
       !(intervals = parse_list ("poll-ms", opt_poll_ms ? opt_poll_ms : "250,1000", &error)))
@@ -1316,19 +1015,20 @@ main (int    argc,
       return 2;
     }
 
-  if (!(dir = make_dir (opt_dir, &error)))
+  if (!(dir = bench_make_dir (opt_dir, "tandem-sync-bench-XXXXXX", &error)))
     {
       g_printerr ("sync: %s\n", error->message);
       return 1;
     }
   if (opt_seed_dir != NULL || g_file_test ("/dev/shm", G_FILE_TEST_IS_DIR))
-    seed_dir = make_dir (opt_seed_dir ? opt_seed_dir : "/dev/shm", &error);
+    seed_dir = bench_make_dir (opt_seed_dir ? opt_seed_dir : "/dev/shm",
+                               "tandem-sync-bench-XXXXXX", &error);
   else
     seed_dir = g_strdup (dir);
   if (seed_dir == NULL)
     {
       g_printerr ("sync: %s\n", error->message);
-      remove_tree (dir);
+      bench_remove_tree (dir);
       return 1;
     }
 
@@ -1341,24 +1041,23 @@ main (int    argc,
   if (g_mkdir (server.data_dir, 0700) != 0)
     g_set_error (&error, G_IO_ERROR, g_io_error_from_errno (errno), "Could not create “%s”: %s",
                  server.data_dir, g_strerror (errno));
-  else if (server_start (&server, &error))
+  else if ((opt_server_wrapper == NULL ||
+            g_shell_parse_argv (opt_server_wrapper, NULL, &server.wrapper, &error)) &&
+           bench_server_start (&server, &error))
     ok = run (&bench, pull_sizes, intervals, &error);
 
-  server_stop (&server);
+  bench_server_stop (&server);
   if (!ok)
     g_printerr ("sync: %s (server log: %s)\n", error->message, server.log_path);
   if (opt_keep || !ok)
     g_printerr ("sync: the data folder is kept in %s\n", dir);
   else
-    remove_tree (dir);
+    bench_remove_tree (dir);
   if (g_strcmp0 (seed_dir, dir) != 0 && !opt_keep)
-    remove_tree (seed_dir);
+    bench_remove_tree (seed_dir);
   else if (g_strcmp0 (seed_dir, dir) != 0)
     g_printerr ("sync: the seeding devices are kept in %s\n", seed_dir);
 
-  g_free (server.binary);
-  g_free (server.data_dir);
-  g_free (server.log_path);
-  g_free (server.url);
+  bench_server_clear (&server);
   return ok ? 0 : 1;
 }
