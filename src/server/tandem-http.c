@@ -65,6 +65,7 @@ typedef struct
   gboolean     authenticated;
   gint64       user_id;
   guint64      received;  /* body bytes of a chunked request so far */
+  gboolean     active;    /* counted in TandemHttp.n_active */
 } Request;
 
 typedef struct
@@ -90,6 +91,9 @@ struct _TandemHttp
   char          *url;
 
   GPtrArray     *drains;    /* Drain */
+
+  guint          n_active;  /* requests whose headers are in and whose answer is not sent */
+  gboolean       stopping;  /* no longer listening: answers close their connections */
 };
 
 G_DEFINE_FINAL_TYPE (TandemHttp, tandem_http, G_TYPE_OBJECT)
@@ -100,6 +104,7 @@ enum {
   PROP_MAX_BODY,
   PROP_RATE_LIMIT,
   PROP_URL,
+  PROP_N_ACTIVE,
   N_PROPS
 };
 
@@ -169,6 +174,35 @@ log_request (SoupServerMessage *msg,
              note != NULL ? " " : "", note != NULL ? note : "");
 }
 
+/* A request is active from its headers to its answer (or its end): what a
+ * graceful stop waits for. A connection kept alive between requests is not. */
+static void
+request_set_active (TandemHttp        *self,
+                    SoupServerMessage *msg,
+                    gboolean           active)
+{
+  Request *request = request_get (msg);
+
+  if (request->active == active)
+    return;
+  request->active = active;
+  if (active)
+    self->n_active++;
+  else
+    self->n_active--;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ACTIVE]);
+}
+
+/* While stopping, every answer closes its connection. */
+static void
+close_if_stopping (TandemHttp        *self,
+                   SoupServerMessage *msg)
+{
+  if (self->stopping)
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                  "Connection", "close");
+}
+
 static const Route *
 match_route (const char  *path,
              char       **id)
@@ -221,11 +255,9 @@ route_allows (const Route *route,
 }
 
 static gboolean
-request_takes_body (SoupServerMessage *msg,
-                    const Route       *route)
+request_takes_body (const char  *method,
+                    const Route *route)
 {
-  const char *method = soup_server_message_get_method (msg);
-
   switch (route->kind)
     {
     case ROUTE_PUSH:
@@ -323,11 +355,14 @@ rate_limit_take (TandemHttp *self,
 
 /* Replies */
 
-static void
-set_reply (SoupServerMessage  *msg,
-           TandemServiceReply *reply)
+/* Turns @reply into a status, headers on @headers and a body (NULL for
+ * none) of type *@content_type. */
+static char *
+render_reply (TandemServiceReply  *reply,
+              SoupMessageHeaders  *headers,
+              guint               *status_out,
+              const char         **content_type_out)
 {
-  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
   g_autofree char *text = NULL;
   const char *content_type = NULL;
   guint status = reply->status;
@@ -377,6 +412,20 @@ set_reply (SoupServerMessage  *msg,
       g_snprintf (seconds, sizeof seconds, "%u", reply->retry_after);
       soup_message_headers_replace (headers, "Retry-After", seconds);
     }
+
+  *status_out = status;
+  *content_type_out = content_type;
+  return g_steal_pointer (&text);
+}
+
+static void
+set_reply (SoupServerMessage  *msg,
+           TandemServiceReply *reply)
+{
+  const char *content_type = NULL;
+  guint status;
+  g_autofree char *text = render_reply (reply, soup_server_message_get_response_headers (msg),
+                                        &status, &content_type);
 
   soup_server_message_set_status (msg, status, status_phrase (status));
   if (text != NULL)
@@ -532,6 +581,7 @@ answer_and_close (TandemHttp        *self,
 
   /* A stolen message never reaches "request-finished". */
   log_request (msg, status, NULL);
+  request_set_active (self, msg, FALSE);
 
   g_output_stream_write_all_async (g_io_stream_get_output_stream (drain->stream),
                                    g_bytes_get_data (drain->response, NULL),
@@ -549,6 +599,7 @@ reject_early (TandemHttp         *self,
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
 
   set_reply (msg, reply);
+  close_if_stopping (self, msg);
 
   /* Nothing follows the headers: libsoup skips the handler and answers. */
   if (!request_has_body (msg))
@@ -622,8 +673,11 @@ static void
 got_headers_cb (SoupServerMessage *msg,
                 gpointer           user_data)
 {
+  TandemHttp *self = user_data;
   guint status = soup_server_message_get_status (msg);
   g_auto(TandemServiceReply) reply = { 0 };
+
+  request_set_active (self, msg, TRUE);
 
   if (status < 400 || soup_server_message_get_response_body (msg)->length > 0)
     return;
@@ -638,7 +692,7 @@ request_started_cb (SoupServer        *server,
                     gpointer           user_data)
 {
   request_get (msg);
-  g_signal_connect (msg, "got-headers", G_CALLBACK (got_headers_cb), NULL);
+  g_signal_connect_object (msg, "got-headers", G_CALLBACK (got_headers_cb), user_data, 0);
 }
 
 static void
@@ -647,6 +701,7 @@ request_finished_cb (SoupServer        *server,
                      gpointer           user_data)
 {
   log_request (msg, soup_server_message_get_status (msg), NULL);
+  request_set_active (user_data, msg, FALSE);
 }
 
 static void
@@ -658,6 +713,98 @@ request_aborted_cb (SoupServer        *server,
 
   /* libsoup reports our own 500s as aborted too. */
   log_request (msg, status, status == SOUP_STATUS_INTERNAL_SERVER_ERROR ? NULL : "aborted");
+  request_set_active (user_data, msg, FALSE);
+}
+
+/* The checks made as soon as the headers are in: route (404), method
+ * (405), bearer token (401; 503 when it cannot be checked), rate limit
+ * (429) and, when a body follows, its media type (415). FALSE with @reply
+ * (and headers such as Allow on @response_headers) for a refused request. */
+static gboolean
+check_request (TandemHttp         *self,
+               const char         *method,
+               const char         *path,
+               SoupMessageHeaders *headers,
+               gboolean            has_body,
+               SoupMessageHeaders *response_headers,
+               Request            *request,
+               TandemServiceReply *reply)
+{
+  g_autofree char *detail = NULL;
+
+  request->route = match_route (path, &request->id);
+  if (request->route == NULL)
+    {
+      tandem_service_reply_problem (reply, SOUP_STATUS_NOT_FOUND, "not-found",
+                                    "there is no such route in the Tandem protocol");
+      return FALSE;
+    }
+
+  if (!route_allows (request->route, method))
+    {
+      g_autofree char *allow = g_strjoinv (", ", (char **) request->route->methods);
+
+      soup_message_headers_replace (response_headers, "Allow", allow);
+      detail = g_strdup_printf ("%s is not allowed on %s; use %s",
+                                method, request->route->pattern, allow);
+      tandem_service_reply_problem (reply, SOUP_STATUS_METHOD_NOT_ALLOWED, "method-not-allowed",
+                                    detail);
+      return FALSE;
+    }
+
+  if (request->route->needs_auth)
+    {
+      g_autofree char *token = bearer_token (headers);
+      gint64 user_id = 0;
+      guint retry_after = 0;
+
+      g_autoptr(GError) auth_error = NULL;
+
+      if (token != NULL && !tandem_service_authenticate (self->service, token, &user_id, &auth_error) &&
+          auth_error != NULL)
+        {
+          /* The token could not be checked: not the client's fault. */
+          tandem_service_reply_problem (reply, SOUP_STATUS_SERVICE_UNAVAILABLE, "busy",
+                                        "the server could not check the token; retry shortly");
+          reply->retry_after = 1;
+          return FALSE;
+        }
+      if (token == NULL || user_id == 0)
+        {
+          /* RFC 6750 §3: error="invalid_token" when a token was presented. */
+          soup_message_headers_replace (response_headers, "WWW-Authenticate",
+                                        token == NULL
+                                          ? "Bearer realm=\"tandem\""
+                                          : "Bearer realm=\"tandem\", error=\"invalid_token\"");
+          tandem_service_reply_problem (reply, SOUP_STATUS_UNAUTHORIZED, "unauthorized",
+                                        token == NULL
+                                          ? "this route needs “Authorization: Bearer TOKEN”"
+                                          : "the token is unknown or revoked");
+          return FALSE;
+        }
+      request->authenticated = TRUE;
+      request->user_id = user_id;
+
+      if (!rate_limit_take (self, token, &retry_after))
+        {
+          detail = g_strdup_printf ("more than %u requests per minute with this token; "
+                                    "retry in %u seconds", self->rate_limit, retry_after);
+          tandem_service_reply_problem (reply, STATUS_TOO_MANY_REQUESTS, "rate-limited",
+                                        detail);
+          reply->retry_after = retry_after;
+          return FALSE;
+        }
+    }
+
+  if (has_body && request_takes_body (method, request->route) &&
+      !content_type_acceptable (headers, &detail))
+    {
+      tandem_service_reply_problem (reply, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
+                                    "unsupported-media-type", detail);
+      return FALSE;
+    }
+
+  return TRUE;
 }
 
 static void
@@ -673,90 +820,19 @@ early_handler (SoupServer        *server,
   const char *method = soup_server_message_get_method (msg);
   Request *request = request_get (msg);
   g_auto(TandemServiceReply) reply = { 0 };
-  g_autofree char *detail = NULL;
 
   /* "request-started" fires while a kept-alive connection is idle. */
   request->started = g_get_monotonic_time ();
 
-  request->route = match_route (path, &request->id);
-  if (request->route == NULL)
+  if (!check_request (self, method, path, headers, request_has_body (msg), response_headers,
+                      request, &reply))
     {
-      tandem_service_reply_problem (&reply, SOUP_STATUS_NOT_FOUND, "not-found",
-                                    "there is no such route in the Tandem protocol");
       reject_early (self, msg, &reply);
       return;
-    }
-
-  if (!route_allows (request->route, method))
-    {
-      g_autofree char *allow = g_strjoinv (", ", (char **) request->route->methods);
-
-      soup_message_headers_replace (response_headers, "Allow", allow);
-      detail = g_strdup_printf ("%s is not allowed on %s; use %s",
-                                method, request->route->pattern, allow);
-      tandem_service_reply_problem (&reply, SOUP_STATUS_METHOD_NOT_ALLOWED, "method-not-allowed",
-                                    detail);
-      reject_early (self, msg, &reply);
-      return;
-    }
-
-  if (request->route->needs_auth)
-    {
-      g_autofree char *token = bearer_token (headers);
-      gint64 user_id = 0;
-      guint retry_after = 0;
-
-      g_autoptr(GError) auth_error = NULL;
-
-      if (token != NULL && !tandem_service_authenticate (self->service, token, &user_id, &auth_error) &&
-          auth_error != NULL)
-        {
-          /* The token could not be checked: not the client's fault. */
-          tandem_service_reply_problem (&reply, SOUP_STATUS_SERVICE_UNAVAILABLE, "busy",
-                                        "the server could not check the token; retry shortly");
-          reply.retry_after = 1;
-          reject_early (self, msg, &reply);
-          return;
-        }
-      if (token == NULL || user_id == 0)
-        {
-          /* RFC 6750 §3: error="invalid_token" when a token was presented. */
-          soup_message_headers_replace (response_headers, "WWW-Authenticate",
-                                        token == NULL
-                                          ? "Bearer realm=\"tandem\""
-                                          : "Bearer realm=\"tandem\", error=\"invalid_token\"");
-          tandem_service_reply_problem (&reply, SOUP_STATUS_UNAUTHORIZED, "unauthorized",
-                                        token == NULL
-                                          ? "this route needs “Authorization: Bearer TOKEN”"
-                                          : "the token is unknown or revoked");
-          reject_early (self, msg, &reply);
-          return;
-        }
-      request->authenticated = TRUE;
-      request->user_id = user_id;
-
-      if (!rate_limit_take (self, token, &retry_after))
-        {
-          detail = g_strdup_printf ("more than %u requests per minute with this token; "
-                                    "retry in %u seconds", self->rate_limit, retry_after);
-          tandem_service_reply_problem (&reply, STATUS_TOO_MANY_REQUESTS, "rate-limited",
-                                        detail);
-          reply.retry_after = retry_after;
-          reject_early (self, msg, &reply);
-          return;
-        }
     }
 
   if (!request_has_body (msg))
     return;
-
-  if (request_takes_body (msg, request->route) && !content_type_acceptable (headers, &detail))
-    {
-      tandem_service_reply_problem (&reply, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
-                                    "unsupported-media-type", detail);
-      reject_early (self, msg, &reply);
-      return;
-    }
 
   switch (soup_message_headers_get_encoding (headers))
     {
@@ -782,10 +858,9 @@ early_handler (SoupServer        *server,
 }
 
 static JsonNode *
-parse_body (SoupServerMessage  *msg,
+parse_body (GBytes             *bytes,
             TandemServiceReply *reply)
 {
-  g_autoptr(GBytes) bytes = soup_message_body_flatten (soup_server_message_get_request_body (msg));
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) node = NULL;
   const char *data;
@@ -815,6 +890,70 @@ parse_body (SoupServerMessage  *msg,
   return g_steal_pointer (&node);
 }
 
+/* Hands a checked request to TandemService. */
+static void
+route_request (TandemHttp         *self,
+               Request            *request,
+               const char         *method,
+               GHashTable         *query,
+               SoupMessageHeaders *headers,
+               JsonNode           *body,
+               TandemServiceReply *reply)
+{
+  TandemEntity entity = TANDEM_ENTITY_TASK;
+
+  switch (request->route->kind)
+    {
+    case ROUTE_HEALTH:
+      {
+        JsonObject *object = json_object_new ();
+
+        json_object_set_string_member (object, "status", "ok");
+        reply->body = json_node_init_object (json_node_alloc (), object);
+        reply->status = SOUP_STATUS_OK;
+        json_object_unref (object);
+      }
+      break;
+
+    case ROUTE_PUSH:
+      tandem_service_push (self->service, request->user_id, body, reply);
+      break;
+
+    case ROUTE_CHANGES:
+      tandem_service_changes (self->service, request->user_id,
+                              query != NULL ? g_hash_table_lookup (query, "since") : NULL,
+                              query != NULL ? g_hash_table_lookup (query, "limit") : NULL,
+                              reply);
+      break;
+
+    case ROUTE_TASK_HISTORY:
+      tandem_service_history (self->service, request->user_id, request->id, reply);
+      break;
+
+    case ROUTE_LIST:
+      entity = TANDEM_ENTITY_LIST;
+      G_GNUC_FALLTHROUGH;
+    case ROUTE_TASK:
+      if (g_str_equal (method, "GET") || g_str_equal (method, "HEAD"))
+        tandem_service_get (self->service, request->user_id, entity, request->id, reply);
+      else if (g_str_equal (method, "DELETE"))
+        tandem_service_delete (self->service, request->user_id, entity, request->id,
+                               soup_message_headers_get_one (headers, "If-Match"),
+                               soup_message_headers_get_one (headers, "Idempotency-Key"),
+                               reply);
+      else
+        tandem_service_put (self->service, request->user_id, entity, request->id, body,
+                            soup_message_headers_get_one (headers, "If-Match"),
+                            soup_message_headers_get_one (headers, "If-None-Match"),
+                            soup_message_headers_get_one (headers, "Idempotency-Key"),
+                            reply);
+      break;
+
+    default:
+      g_assert_not_reached ();
+    }
+}
+
 static void
 handler (SoupServer        *server,
          SoupServerMessage *msg,
@@ -828,15 +967,16 @@ handler (SoupServer        *server,
   g_auto(TandemServiceReply) reply = { 0 };
   g_autoptr(JsonNode) body = NULL;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  TandemEntity entity = TANDEM_ENTITY_TASK;
 
   /* The early handler routed and authenticated every request that gets here. */
   g_assert (request->route != NULL);
   g_assert (request->authenticated || !request->route->needs_auth);
 
-  if (request_takes_body (msg, request->route))
+  if (request_takes_body (method, request->route))
     {
-      body = parse_body (msg, &reply);
+      g_autoptr(GBytes) bytes = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+
+      body = parse_body (bytes, &reply);
       if (body == NULL)
         {
           set_reply (msg, &reply);
@@ -844,58 +984,10 @@ handler (SoupServer        *server,
         }
     }
 
-  switch (request->route->kind)
-    {
-    case ROUTE_HEALTH:
-      {
-        JsonObject *object = json_object_new ();
-
-        json_object_set_string_member (object, "status", "ok");
-        reply.body = json_node_init_object (json_node_alloc (), object);
-        reply.status = SOUP_STATUS_OK;
-        json_object_unref (object);
-      }
-      break;
-
-    case ROUTE_PUSH:
-      tandem_service_push (self->service, request->user_id, body, &reply);
-      break;
-
-    case ROUTE_CHANGES:
-      tandem_service_changes (self->service, request->user_id,
-                              query != NULL ? g_hash_table_lookup (query, "since") : NULL,
-                              query != NULL ? g_hash_table_lookup (query, "limit") : NULL,
-                              &reply);
-      break;
-
-    case ROUTE_TASK_HISTORY:
-      tandem_service_history (self->service, request->user_id, request->id, &reply);
-      break;
-
-    case ROUTE_LIST:
-      entity = TANDEM_ENTITY_LIST;
-      G_GNUC_FALLTHROUGH;
-    case ROUTE_TASK:
-      if (g_str_equal (method, "GET") || g_str_equal (method, "HEAD"))
-        tandem_service_get (self->service, request->user_id, entity, request->id, &reply);
-      else if (g_str_equal (method, "DELETE"))
-        tandem_service_delete (self->service, request->user_id, entity, request->id,
-                               soup_message_headers_get_one (headers, "If-Match"),
-                               soup_message_headers_get_one (headers, "Idempotency-Key"),
-                               &reply);
-      else
-        tandem_service_put (self->service, request->user_id, entity, request->id, body,
-                            soup_message_headers_get_one (headers, "If-Match"),
-                            soup_message_headers_get_one (headers, "If-None-Match"),
-                            soup_message_headers_get_one (headers, "Idempotency-Key"),
-                            &reply);
-      break;
-
-    default:
-      g_assert_not_reached ();
-    }
+  route_request (self, request, method, query, headers, body, &reply);
 
   set_reply (msg, &reply);
+  close_if_stopping (self, msg);
 }
 
 /* GObject */
@@ -963,6 +1055,10 @@ tandem_http_get_property (GObject    *object,
       g_value_set_string (value, self->url);
       break;
 
+    case PROP_N_ACTIVE:
+      g_value_set_uint (value, self->n_active);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1027,6 +1123,11 @@ tandem_http_class_init (TandemHttpClass *klass)
     g_param_spec_string ("url", NULL, NULL,
                          NULL,
                          (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY));
+
+  properties[PROP_N_ACTIVE] =
+    g_param_spec_uint ("n-active", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY));
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -1156,4 +1257,89 @@ tandem_http_get_url (TandemHttp *self)
   g_return_val_if_fail (TANDEM_IS_HTTP (self), NULL);
 
   return self->url;
+}
+
+guint
+tandem_http_get_n_active (TandemHttp *self)
+{
+  g_return_val_if_fail (TANDEM_IS_HTTP (self), 0);
+
+  return self->n_active;
+}
+
+void
+tandem_http_stop_listening (TandemHttp *self)
+{
+  g_autoptr(GSList) listeners = NULL;
+
+  g_return_if_fail (TANDEM_IS_HTTP (self));
+
+  if (self->stopping)
+    return;
+  self->stopping = TRUE;
+
+  /* Shutting a listening socket down (rather than closing it) keeps its
+   * descriptor, which libsoup still polls, until the server disconnects:
+   * connection attempts are refused at once, and libsoup's accept fails
+   * and stops watching it. */
+  listeners = soup_server_get_listeners (self->server);
+  for (GSList *l = listeners; l != NULL; l = l->next)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!g_socket_shutdown (l->data, TRUE, FALSE, &error))
+        g_message ("could not stop listening: %s", error->message);
+    }
+}
+
+guint
+tandem_http_dispatch (TandemHttp          *self,
+                      const char          *method,
+                      const char          *path,
+                      GHashTable          *query,
+                      SoupMessageHeaders  *request_headers,
+                      GBytes              *request_body,
+                      SoupMessageHeaders  *response_headers,
+                      GBytes             **response_body)
+{
+  g_auto(TandemServiceReply) reply = { 0 };
+  g_autoptr(JsonNode) body = NULL;
+  g_autofree char *text = NULL;
+  const char *content_type = NULL;
+  gsize body_size = request_body != NULL ? g_bytes_get_size (request_body) : 0;
+  Request request = { 0 };
+  g_autoptr(GBytes) empty = g_bytes_new_static ("", 0);
+  guint status;
+
+  g_return_val_if_fail (TANDEM_IS_HTTP (self), 0);
+  g_return_val_if_fail (method != NULL && path != NULL, 0);
+  g_return_val_if_fail (request_headers != NULL && response_headers != NULL, 0);
+  g_return_val_if_fail (response_body != NULL, 0);
+
+  /* The same steps as a request on a connection: the checks on the
+   * headers, the size limit, the JSON, then the route. */
+  if (!check_request (self, method, path, request_headers, body_size > 0, response_headers,
+                      &request, &reply))
+    ;
+  else if (body_size > self->max_body)
+    too_large (self, &reply);
+  else if (request_takes_body (method, request.route) &&
+           (body = parse_body (request_body != NULL ? request_body : empty, &reply)) == NULL)
+    ;
+  else
+    route_request (self, &request, method, query, request_headers, body, &reply);
+  g_free (request.id);
+
+  text = render_reply (&reply, response_headers, &status, &content_type);
+  if (content_type != NULL)
+    soup_message_headers_replace (response_headers, "Content-Type", content_type);
+  if (text != NULL)
+    {
+      gsize length = strlen (text);
+
+      *response_body = g_bytes_new_take (g_steal_pointer (&text), length);
+    }
+  else
+    *response_body = g_bytes_new (NULL, 0);
+  return status;
 }

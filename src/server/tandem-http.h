@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <libsoup/soup.h>
 
 #include "tandem-service.h"
 
@@ -36,5 +37,28 @@ gboolean    tandem_http_listen      (TandemHttp       *self,
 /* The base URL clients use, e.g. "http://127.0.0.1:8080", with the port
  * actually bound; NULL before tandem_http_listen() succeeded. */
 const char *tandem_http_get_url     (TandemHttp       *self);
+
+/* For a graceful stop: refuses new connections from now on, and has every
+ * answer from now on close its connection. The requests under way go on;
+ * the "n-active" property counts them (from their headers to their answer;
+ * an idle kept-alive connection is not counted). */
+void        tandem_http_stop_listening (TandemHttp    *self);
+guint       tandem_http_get_n_active   (TandemHttp    *self);
+
+/* One request through the same steps as over HTTP (route, method, token,
+ * rate limit, media type, size limit, JSON, then TandemService), without
+ * a connection or a log line: for in-process simulations (tests/sim/).
+ * @query is the parsed query string (may be NULL), @request_body may be
+ * NULL. Sets the response headers (Content-Type, ETag, Retry-After, ...)
+ * on @response_headers and the body (empty for none) in @response_body;
+ * returns the HTTP status. */
+guint       tandem_http_dispatch    (TandemHttp          *self,
+                                     const char          *method,
+                                     const char          *path,
+                                     GHashTable          *query,
+                                     SoupMessageHeaders  *request_headers,
+                                     GBytes              *request_body,
+                                     SoupMessageHeaders  *response_headers,
+                                     GBytes             **response_body);
 
 G_END_DECLS

@@ -23,12 +23,14 @@ enum
 
 #define DEFAULT_RETENTION_DAYS 30
 #define DEFAULT_PURGE_INTERVAL (60 * 60)
+#define DEFAULT_SHUTDOWN_TIMEOUT 10
 
 static const char top_level_help[] =
   "Usage:\n"
   "  tandem-server serve --data DIR --listen HOST:PORT [--retention-days N]\n"
   "                      [--rate-limit REQUESTS_PER_MINUTE] [--max-body BYTES]\n"
   "                      [--tls-cert FILE --tls-key FILE] [--purge-interval SECONDS]\n"
+  "                      [--shutdown-timeout SECONDS]\n"
   "  tandem-server serve --database URL --listen HOST:PORT [the same options]\n"
   "  tandem-server token create --data DIR --user NAME\n"
   "  tandem-server token revoke --data DIR --token TOKEN\n"
@@ -36,6 +38,8 @@ static const char top_level_help[] =
   "\n"
   "The Tandem sync server. “serve” prints “listening on URL” on stdout once\n"
   "it accepts requests; logs go to stderr. With port 0 it picks a free port.\n"
+  "On SIGTERM or SIGINT it stops accepting connections, lets the requests\n"
+  "under way finish, closes the database and exits 0.\n"
   "\n"
   "Every command takes --data DIR (SQLite in DIR) or --database URL\n"
   "(PostgreSQL, postgresql://USER@HOST:PORT/DB; several servers may share\n"
@@ -259,13 +263,82 @@ open_service (const char *data_dir,
 
 /* serve */
 
-static gboolean
-quit_cb (gpointer user_data)
+/* A graceful stop: on the first SIGTERM or SIGINT the server stops
+ * accepting connections and waits for the requests under way, at most
+ * timeout seconds; a second signal stops it at once. */
+typedef struct
 {
-  GMainLoop *loop = user_data;
+  GMainLoop  *loop;
+  TandemHttp *http;
+  guint       timeout;
+  const char *signal_name;   /* the first signal received, or NULL */
+  gulong      n_active_id;
+  guint       timeout_id;
+  gboolean    timed_out;
+} Stop;
 
-  g_message ("stopping");
-  g_main_loop_quit (loop);
+static void
+stop_now (Stop *stop)
+{
+  g_clear_signal_handler (&stop->n_active_id, stop->http);
+  g_clear_handle_id (&stop->timeout_id, g_source_remove);
+  g_main_loop_quit (stop->loop);
+}
+
+static void
+n_active_cb (GObject    *object,
+             GParamSpec *pspec,
+             gpointer    user_data)
+{
+  Stop *stop = user_data;
+
+  if (tandem_http_get_n_active (stop->http) == 0)
+    stop_now (stop);
+}
+
+static gboolean
+stop_timeout_cb (gpointer user_data)
+{
+  Stop *stop = user_data;
+
+  stop->timeout_id = 0;
+  stop->timed_out = TRUE;
+  stop_now (stop);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+stop_on_signal (Stop       *stop,
+                const char *signal_name)
+{
+  if (stop->signal_name != NULL)
+    {
+      stop_now (stop);
+      return;
+    }
+
+  stop->signal_name = signal_name;
+  tandem_http_stop_listening (stop->http);
+  if (tandem_http_get_n_active (stop->http) == 0)
+    {
+      stop_now (stop);
+      return;
+    }
+  stop->n_active_id = g_signal_connect (stop->http, "notify::n-active", G_CALLBACK (n_active_cb), stop);
+  stop->timeout_id = g_timeout_add_seconds (stop->timeout, stop_timeout_cb, stop);
+}
+
+static gboolean
+sigterm_cb (gpointer user_data)
+{
+  stop_on_signal (user_data, "SIGTERM");
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+sigint_cb (gpointer user_data)
+{
+  stop_on_signal (user_data, "SIGINT");
   return G_SOURCE_CONTINUE;
 }
 
@@ -315,6 +388,7 @@ serve (int    argc,
   g_autofree char *tls_cert = NULL;
   g_autofree char *tls_key = NULL;
   g_autofree char *purge_interval_text = NULL;
+  g_autofree char *shutdown_timeout_text = NULL;
   GOptionEntry entries[] = {
     { "data", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "Keep the database in DIR", "DIR" },
     { "database", 0, 0, G_OPTION_ARG_STRING, &database,
@@ -330,6 +404,8 @@ serve (int    argc,
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, "The PEM private key of --tls-cert", "FILE" },
     { "purge-interval", 0, 0, G_OPTION_ARG_STRING, &purge_interval_text,
       "Purge expired tombstones every SECONDS (default 3600) and at start", "SECONDS" },
+    { "shutdown-timeout", 0, 0, G_OPTION_ARG_STRING, &shutdown_timeout_text,
+      "On SIGTERM, wait up to SECONDS for requests under way (default 10)", "SECONDS" },
     { NULL }
   };
   g_autoptr(GTlsCertificate) certificate = NULL;
@@ -343,6 +419,9 @@ serve (int    argc,
   guint64 rate_limit = TANDEM_HTTP_DEFAULT_RATE_LIMIT;
   guint64 max_body = TANDEM_HTTP_DEFAULT_MAX_BODY;
   guint64 purge_interval = DEFAULT_PURGE_INTERVAL;
+  guint64 shutdown_timeout = DEFAULT_SHUTDOWN_TIMEOUT;
+  Stop stop = { 0 };
+  guint n_cut;
   guint sigterm_id;
   guint sigint_id;
   guint purge_id;
@@ -360,7 +439,8 @@ serve (int    argc,
       !parse_number ("retention-days", retention_text, 0, 36500, &retention_days) ||
       !parse_number ("rate-limit", rate_limit_text, 0, G_MAXUINT, &rate_limit) ||
       !parse_number ("max-body", max_body_text, 1, G_MAXINT64, &max_body) ||
-      !parse_number ("purge-interval", purge_interval_text, 1, G_MAXINT32, &purge_interval))
+      !parse_number ("purge-interval", purge_interval_text, 1, G_MAXINT32, &purge_interval) ||
+      !parse_number ("shutdown-timeout", shutdown_timeout_text, 1, 3600, &shutdown_timeout))
     return EXIT_USAGE;
   if ((tls_cert == NULL) != (tls_key == NULL))
     return usage_error ("serve: --tls-cert and --tls-key go together");
@@ -394,8 +474,11 @@ serve (int    argc,
     }
 
   loop = g_main_loop_new (NULL, FALSE);
-  sigterm_id = g_unix_signal_add (SIGTERM, quit_cb, loop);
-  sigint_id = g_unix_signal_add (SIGINT, quit_cb, loop);
+  stop.loop = loop;
+  stop.http = http;
+  stop.timeout = (guint) shutdown_timeout;
+  sigterm_id = g_unix_signal_add (SIGTERM, sigterm_cb, &stop);
+  sigint_id = g_unix_signal_add (SIGINT, sigint_cb, &stop);
   purge_once.service = service;
   purge_once.id = g_idle_add (purge_once_cb, &purge_once);
   purge_id = g_timeout_add_seconds ((guint) purge_interval, purge_cb, service);
@@ -410,10 +493,22 @@ serve (int    argc,
   g_source_remove (sigint_id);
   g_source_remove (purge_id);
   g_clear_handle_id (&purge_once.id, g_source_remove);
+  g_clear_signal_handler (&stop.n_active_id, http);
+  g_clear_handle_id (&stop.timeout_id, g_source_remove);
+  n_cut = tandem_http_get_n_active (http);
 
-  /* Closes the connections, then the database. */
+  /* Closes the connections (cutting off what is still under way), then the
+   * database: SQLite checkpoints its write-ahead log into the database file,
+   * PostgreSQL connections end. */
   g_clear_object (&http);
   g_clear_object (&service);
+
+  if (n_cut == 0)
+    g_message ("stopped on %s: every request answered; database closed", stop.signal_name);
+  else
+    g_message ("stopped on %s: cut off %u %s still under way %s; database closed",
+               stop.signal_name, n_cut, n_cut == 1 ? "request" : "requests",
+               stop.timed_out ? "after the shutdown timeout" : "on a second signal");
 
   return EXIT_OK;
 }
