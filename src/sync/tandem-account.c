@@ -84,7 +84,10 @@ tandem_account_save (TandemStore        *store,
     {
       g_autoptr(GError) keyring_error = NULL;
 
-      if (secret_password_store_sync (token_schema (), SECRET_COLLECTION_DEFAULT, "Tandem sync token",
+      if (secret_password_store_sync (token_schema (), SECRET_COLLECTION_DEFAULT,
+                                      /* Translators: the name of the sign-in token in the
+                                       * keyring, shown by password managers */
+                                      _("Tandem sync token"),
                                       token, NULL, &keyring_error,
                                       "device", tandem_store_get_device_id (store),
                                       "url", clean_url, NULL))
