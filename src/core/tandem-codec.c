@@ -34,6 +34,16 @@ set_codec_error (GError           **error,
   else
     full = g_strdup (message);
 
+  /* json-glib's parse errors quote the text cut at a byte count, which
+   * may split a character; messages end up in JSON problem bodies. */
+  if (!g_utf8_validate (full, -1, NULL))
+    {
+      char *valid = g_utf8_make_valid (full, -1);
+
+      g_free (full);
+      full = valid;
+    }
+
   if (strlen (full) > MESSAGE_MAX)
     {
       char *end = g_utf8_find_prev_char (full, full + MESSAGE_MAX);
@@ -490,8 +500,9 @@ tandem_json_parse (const char  *data,
  * a string per node and was a sixth of a pull's instructions. The output
  * is json-glib 1.6's to the byte (test-codec checks it), including its
  * escapes: \uXXXX for 0x01-0x1e and 0x7f, short forms for \b \t \n \f
- * \r, 0x1f left as it is. FALSE when @node holds a double, whose format
- * is left to json-glib. */
+ * \r, 0x1f left as it is; except for doubles with an exponent, which
+ * json-glib writes as "1e+40.0", not a JSON number. FALSE when @node holds
+ * an infinity or NaN, which JSON cannot write (parsing never makes one). */
 static gboolean write_compact (GString  *out,
                                JsonNode *node);
 
@@ -611,6 +622,20 @@ write_compact (GString  *out,
         case G_TYPE_STRING:
           write_string (out, json_node_get_string (node));
           return TRUE;
+        case G_TYPE_DOUBLE:
+          {
+            double value = json_node_get_double (node);
+            char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+
+            if (!isfinite (value))
+              return FALSE;
+            /* The shortest text that reads back as the same double; ".0"
+             * keeps it a double where it would read as an integer. */
+            g_string_append (out, g_ascii_dtostr (buffer, sizeof buffer, value));
+            if (strpbrk (buffer, ".eE") == NULL)
+              g_string_append (out, ".0");
+            return TRUE;
+          }
         default:
           return FALSE;
         }
@@ -2060,9 +2085,11 @@ push_result_from_json_at (JsonNode    *node,
   const char *op_id, *type, *message;
   gint64 status = 0;
 
+  /* An invalid op (and one held behind it) may have no usable op_id: the
+   * server answers with what was sent, or null, and the result is known by
+   * its place in the response. Every other result names a real op. */
   if (!check_object (node, path, "a push result", &object, error) ||
-      !read_string (object, path, "op_id", MEMBER_REQUIRED, &op_id, error) ||
-      !check_uuid (op_id, op_id_path, error) ||
+      !read_string (object, path, "op_id", MEMBER_REQUIRED | MEMBER_NULLABLE, &op_id, error) ||
       !read_int (object, path, "status", TRUE, 100, 599, &status, error) ||
       !read_string (object, path, "type", MEMBER_REQUIRED, &type, error))
     return NULL;
@@ -2070,6 +2097,16 @@ push_result_from_json_at (JsonNode    *node,
     {
       fail (error, TANDEM_CODEC_ERROR_INVALID, type_path, "must not be empty");
       return NULL;
+    }
+  if (!g_str_equal (type, "invalid") && !g_str_equal (type, "held"))
+    {
+      if (op_id == NULL)
+        {
+          fail (error, TANDEM_CODEC_ERROR_TYPE, op_id_path, "must be a string, got null");
+          return NULL;
+        }
+      if (!check_uuid (op_id, op_id_path, error))
+        return NULL;
     }
 
   result = tandem_push_result_new ();

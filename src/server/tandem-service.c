@@ -100,7 +100,14 @@ tandem_service_reply_problem (TandemServiceReply *reply,
                               const char         *type,
                               const char         *detail)
 {
+  g_autofree char *valid = NULL;
+
   g_return_if_fail (reply != NULL);
+
+  /* Details quote what the client sent (a query value, an id, a header),
+   * which may be any bytes; the problem body is JSON, so UTF-8. */
+  if (detail != NULL && !g_utf8_validate (detail, -1, NULL))
+    detail = valid = g_utf8_make_valid (detail, -1);
 
   tandem_service_reply_clear (reply);
   reply->status = status;
@@ -383,6 +390,22 @@ take_object (JsonNode *node)
   return object;
 }
 
+/* A copy of a record's field revisions that the next revision can change
+ * without touching the previous one's. */
+static JsonObject *
+copy_field_revs (JsonObject *field_revs)
+{
+  JsonObject *copy = json_object_new ();
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *value;
+
+  json_object_iter_init (&iter, field_revs);
+  while (json_object_iter_next (&iter, &name, &value))
+    json_object_set_member (copy, name, json_node_copy (value));
+  return copy;
+}
+
 static TandemRecord *
 record_for_wire (const TandemServerRecord *record)
 {
@@ -448,7 +471,7 @@ store_task (TandemService            *self,
   if (previous != NULL)
     {
       json_object_unref (record->field_revs);
-      record->field_revs = take_object (json_node_copy (object_node (previous->field_revs)));
+      record->field_revs = copy_field_revs (previous->field_revs);
     }
 
   task->rev = record->rev;
@@ -508,7 +531,7 @@ store_list (TandemService            *self,
   if (previous != NULL)
     {
       json_object_unref (record->field_revs);
-      record->field_revs = take_object (json_node_copy (object_node (previous->field_revs)));
+      record->field_revs = copy_field_revs (previous->field_revs);
     }
   list->rev = record->rev;
   g_free (list->updated_at);
@@ -759,6 +782,20 @@ apply_task_op (TandemService      *self,
 
         if (record->deleted && op->kind == TANDEM_OP_UPDATE)
           return result_conflict (op->op_id, record);
+        /* A restore undoes the delete its device saw. When another device
+         * restored, edited and deleted the task again since, this is a new
+         * delete meeting a restore: the user is asked, like a delete that
+         * meets an edit. */
+        if (record->deleted && op->kind == TANDEM_OP_RESTORE)
+          {
+            gboolean changed;
+
+            if (!changed_by_others_since (self, ctx->user_id, record, op->base_rev,
+                                          ctx->device_id, &changed, error))
+              return NULL;
+            if (changed)
+              return result_conflict (op->op_id, record);
+          }
 
         json_object_iter_init (&iter, op->patch);
         while (json_object_iter_next (&iter, &name, &value))
