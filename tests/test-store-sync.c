@@ -356,6 +356,100 @@ test_edit_vs_delete_restore_or_discard (Fixture       *f,
                                                   "notes"), ==, "worth keeping");
 }
 
+/* "Restore with my edits" answers the title shown next to the deleted
+ * version: when the restore meets a newer revision (restored and edited
+ * elsewhere meanwhile), the title kept goes out against the title the user
+ * saw without asking again; a title changed after that asks again. */
+static void
+test_restore_keeps_answered_title (Fixture       *f,
+                                   gconstpointer  data)
+{
+  g_autoptr(TandemTask) task = create (f, "Plan", "");
+  g_autoptr(TandemTask) server = acknowledge_all (f, 1);
+  g_autoptr(TandemTask) deleted = NULL;
+  g_autoptr(TandemTask) restored = NULL;
+  g_autoptr(TandemTask) renamed = NULL;
+  g_autoptr(TandemTask) row = NULL;
+  g_autoptr(GPtrArray) ops = NULL;
+  g_autoptr(GError) error = NULL;
+  TandemPushSummary summary;
+  TandemOp *op;
+
+  edit (f, task->id, "title", "Plan here");
+  deleted = tandem_task_copy (server);
+  deleted->rev = 2;
+  deleted->deleted = TRUE;
+  g_free (deleted->title);
+  deleted->title = g_strdup ("Plan there");
+
+  summary = answer_conflict (f, deleted);
+  g_assert_cmpuint (summary.conflicts, ==, 1);
+  {
+    g_autoptr(TandemConflict) conflict = tandem_store_get_conflict (f->store, task->id, &error);
+    gboolean title_asked = FALSE;
+
+    g_assert_no_error (error);
+    g_assert_cmpint (conflict->kind, ==, TANDEM_CONFLICT_EDIT_VS_DELETE);
+    for (guint i = 0; i < conflict->merge->conflicts->len; i++)
+      {
+        const TandemFieldConflict *c = g_ptr_array_index (conflict->merge->conflicts, i);
+
+        if (c->field != TANDEM_FIELD_TITLE)
+          continue;
+        title_asked = TRUE;
+        g_assert_cmpstr (json_node_get_string (c->local), ==, "Plan here");
+        g_assert_cmpstr (json_node_get_string (c->remote), ==, "Plan there");
+      }
+    g_assert_true (title_asked);
+  }
+  g_assert_true (tandem_store_resolve_conflict (f->store, task->id, TANDEM_RESOLUTION_LOCAL, NULL,
+                                                &error));
+  g_assert_no_error (error);
+
+  /* Meanwhile another device restored it and wrote notes: revision 4. */
+  restored = tandem_task_copy (deleted);
+  restored->rev = 4;
+  restored->deleted = FALSE;
+  g_free (restored->notes);
+  restored->notes = g_strdup ("written there\n");
+  summary = answer_conflict (f, restored);
+  g_assert_cmpuint (summary.conflicts, ==, 0);
+  g_assert_cmpuint (summary.merged, ==, 1);
+  g_assert_null (tandem_store_get_conflict (f->store, task->id, NULL));
+  ops = outbox (f);
+  g_assert_cmpuint (ops->len, ==, 1);
+  op = g_ptr_array_index (ops, 0);
+  g_assert_cmpint (op->kind, ==, TANDEM_OP_UPDATE);
+  g_assert_cmpint (op->base_rev, ==, 4);
+  g_assert_cmpstr (json_object_get_string_member (op->patch, "title"), ==, "Plan here");
+  g_assert_cmpstr (json_object_get_string_member (op->base, "title"), ==, "Plan there");
+  g_assert_false (json_object_has_member (op->patch, "notes"));
+  row = get (f, task->id);
+  g_assert_cmpstr (row->title, ==, "Plan here");
+  g_assert_cmpstr (row->notes, ==, "written there\n");
+
+  /* The title changed once more there before that update arrived: ask. */
+  renamed = tandem_task_copy (restored);
+  renamed->rev = 5;
+  g_free (renamed->title);
+  renamed->title = g_strdup ("Plan, third");
+  summary = answer_conflict (f, renamed);
+  g_assert_cmpuint (summary.conflicts, ==, 1);
+  {
+    g_autoptr(TandemConflict) conflict = tandem_store_get_conflict (f->store, task->id, &error);
+    const TandemFieldConflict *c;
+
+    g_assert_no_error (error);
+    g_assert_cmpint (conflict->kind, ==, TANDEM_CONFLICT_EDIT);
+    g_assert_cmpuint (conflict->merge->conflicts->len, ==, 1);
+    c = g_ptr_array_index (conflict->merge->conflicts, 0);
+    g_assert_cmpint (c->field, ==, TANDEM_FIELD_TITLE);
+    g_assert_cmpstr (json_node_get_string (c->base), ==, "Plan there");
+    g_assert_cmpstr (json_node_get_string (c->local), ==, "Plan here");
+    g_assert_cmpstr (json_node_get_string (c->remote), ==, "Plan, third");
+  }
+}
+
 static void
 test_discard_takes_tombstone (Fixture       *f,
                               gconstpointer  data)
@@ -522,6 +616,7 @@ main (int    argc,
   ADD ("/store-sync/clean-conflict-merges", test_clean_conflict_merges);
   ADD ("/store-sync/same-title-needs-review-then-resolve", test_same_title_needs_review_then_resolve);
   ADD ("/store-sync/edit-vs-delete-restore", test_edit_vs_delete_restore_or_discard);
+  ADD ("/store-sync/restore-keeps-answered-title", test_restore_keeps_answered_title);
   ADD ("/store-sync/discard-takes-tombstone", test_discard_takes_tombstone);
   ADD ("/store-sync/pull-rebases-pending", test_pull_rebases_pending);
   ADD ("/store-sync/pull-new-and-tombstone", test_pull_new_and_tombstone);

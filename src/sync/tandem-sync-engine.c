@@ -10,6 +10,7 @@
 #include "tandem-account.h"
 #include "tandem-codec.h"
 #include "tandem-sync-engine.h"
+#include "tandem-sync-engine-private.h"
 
 #define PUSH_BATCH_MAX      500
 #define PULL_PAGE           1000
@@ -25,6 +26,10 @@ struct _TandemSyncEngine
   TandemStore     *store;
   SoupSession     *session;
   GNetworkMonitor *monitor;
+  /* Set by tests to carry requests instead of libsoup (see
+   * tandem-sync-engine-private.h); NULL: HTTP. */
+  TandemSyncTransportFunc transport;
+  gpointer         transport_data;
 
   TandemSyncState  state;
   gint64           last_synced;
@@ -558,27 +563,139 @@ fail_attempt (GTask             *task,
   finish_attempt (task);
 }
 
-static SoupMessage *
-new_request (Attempt    *attempt,
-             const char *method,
-             const char *path)
-{
-  g_autofree char *uri = g_strconcat (attempt->url, path, NULL);
-  g_autofree char *auth = g_strconcat ("Bearer ", attempt->token, NULL);
-  SoupMessage *message = soup_message_new (method, uri);
+/* Requests: over libsoup, or through the transport a test set. */
 
-  if (message != NULL)
+TandemSyncResponse *
+tandem_sync_response_new (guint       status,
+                          const char *retry_after,
+                          GBytes     *body)
+{
+  TandemSyncResponse *response = g_new0 (TandemSyncResponse, 1);
+
+  response->status = status;
+  response->retry_after = g_strdup (retry_after);
+  response->body = body != NULL ? g_bytes_ref (body) : g_bytes_new (NULL, 0);
+  return response;
+}
+
+void
+tandem_sync_response_free (TandemSyncResponse *response)
+{
+  if (response == NULL)
+    return;
+  g_free (response->retry_after);
+  g_bytes_unref (response->body);
+  g_free (response);
+}
+
+void
+tandem_sync_engine_set_transport (TandemSyncEngine        *self,
+                                  TandemSyncTransportFunc  func,
+                                  gpointer                 user_data)
+{
+  g_return_if_fail (TANDEM_IS_SYNC_ENGINE (self));
+
+  self->transport = func;
+  self->transport_data = user_data;
+}
+
+static void
+soup_sent (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  g_autoptr(GTask) call = data;
+  SoupMessage *message = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+  GError *error = NULL;
+  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+
+  if (body == NULL)
+    {
+      g_task_return_error (call, error);
+      return;
+    }
+  g_task_return_pointer (call,
+                         tandem_sync_response_new (soup_message_get_status (message),
+                                                   soup_message_headers_get_one (
+                                                     soup_message_get_response_headers (message),
+                                                     "Retry-After"),
+                                                   body),
+                         (GDestroyNotify) tandem_sync_response_free);
+}
+
+/* Sends @request to the server at @url; @callback gets the answer from
+ * receive_response(). */
+static void
+send_request (TandemSyncEngine        *self,
+              const char              *url,
+              const TandemSyncRequest *request,
+              GCancellable            *cancellable,
+              GAsyncReadyCallback      callback,
+              gpointer                 data)
+{
+  GTask *call = g_task_new (self, cancellable, callback, data);
+  g_autofree char *uri = NULL;
+  g_autoptr(SoupMessage) message = NULL;
+
+  /* A cancelled request answers like libsoup does, with its own error. */
+  g_task_set_check_cancellable (call, FALSE);
+  if (self->transport != NULL)
+    {
+      self->transport (self, request, call, self->transport_data);
+      g_object_unref (call);
+      return;
+    }
+
+  uri = g_strconcat (url, request->path, NULL);
+  if ((message = soup_message_new (request->method, uri)) == NULL)
+    {
+      g_task_return_new_error (call, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                               _("“%s” is not a valid server address"), url);
+      g_object_unref (call);
+      return;
+    }
+  if (request->authorization != NULL)
     soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization",
-                                  auth);
-  return message;
+                                  request->authorization);
+  if (request->body != NULL)
+    soup_message_set_request_body_from_bytes (message, request->content_type, request->body);
+  soup_session_send_and_read_async (self->session, message, G_PRIORITY_DEFAULT, cancellable,
+                                    soup_sent, call);
+}
+
+static TandemSyncResponse *
+receive_response (GAsyncResult  *result,
+                  GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Sends an authorized request of the attempt running. */
+static void
+send_attempt_request (GTask               *task,
+                      const char          *method,
+                      const char          *path,
+                      GBytes              *body,
+                      GAsyncReadyCallback  callback)
+{
+  TandemSyncEngine *self = g_task_get_source_object (task);
+  Attempt *attempt = g_task_get_task_data (task);
+  g_autofree char *auth = g_strconcat ("Bearer ", attempt->token, NULL);
+  TandemSyncRequest request = {
+    .method = method,
+    .path = path,
+    .authorization = auth,
+    .content_type = body != NULL ? "application/json" : NULL,
+    .body = body,
+  };
+
+  send_request (self, attempt->url, &request, g_task_get_cancellable (task), callback, task);
 }
 
 /* Retry-After in seconds or as an HTTP date; 0 when absent. */
 static guint
-retry_after (SoupMessage *message)
+retry_after (const char *value)
 {
-  const char *value = soup_message_headers_get_one (soup_message_get_response_headers (message),
-                                                    "Retry-After");
   guint64 seconds;
 
   if (value == NULL)
@@ -613,10 +730,9 @@ problem_detail (GBytes *body)
 /* Whether a response status stops the attempt; if so, it has been failed
  * with the right outcome. */
 static gboolean
-handle_common_failure (GTask       *task,
-                       SoupMessage *message,
-                       GBytes      *body,
-                       GError      *error)
+handle_common_failure (GTask              *task,
+                       TandemSyncResponse *response,
+                       GError             *error)
 {
   Attempt *attempt = g_task_get_task_data (task);
   guint status;
@@ -630,10 +746,10 @@ handle_common_failure (GTask       *task,
       return TRUE;
     }
 
-  status = soup_message_get_status (message);
+  status = response->status;
   /* Only an error answer carries a problem: a page of changes is not read twice. */
   if (status >= 400)
-    detail = problem_detail (body);
+    detail = problem_detail (response->body);
   if (status == SOUP_STATUS_UNAUTHORIZED || status == SOUP_STATUS_FORBIDDEN)
     {
       text = g_strdup_printf (_("The server refused the token (%s); sign in again. "
@@ -644,7 +760,7 @@ handle_common_failure (GTask       *task,
     }
   if (status == 429 || status == SOUP_STATUS_SERVICE_UNAVAILABLE || status >= 500)
     {
-      attempt->retry_after = retry_after (message);
+      attempt->retry_after = retry_after (response->retry_after);
       text = g_strdup_printf (_("The server is busy or failing (%u %s)%s%s"), status,
                               soup_status_get_phrase (status), detail ? ": " : "",
                               detail ? detail : "");
@@ -664,9 +780,9 @@ push_done (GObject      *source,
   g_autoptr(GTask) task = data;
   TandemSyncEngine *self = g_task_get_source_object (task);
   Attempt *attempt = g_task_get_task_data (task);
-  SoupMessage *message = soup_session_get_async_result_message (SOUP_SESSION (source), result);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  g_autoptr(TandemSyncResponse) response = receive_response (result, &error);
+  GBytes *body = response != NULL ? response->body : NULL;
   g_autoptr(JsonNode) node = NULL;
   g_autoptr(GPtrArray) results = NULL;
   g_autoptr(GHashTable) before = NULL;
@@ -678,10 +794,10 @@ push_done (GObject      *source,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  if (handle_common_failure (task, message, body, error))
+  if (handle_common_failure (task, response, error))
     return;
 
-  status = soup_message_get_status (message);
+  status = response->status;
   if (status == 413 || status == 400 || status == 422)
     {
       /* The request as a whole was refused. Halve the batch until the op
@@ -766,7 +882,6 @@ push_next (GTask *task)
   g_autoptr(TandemPushRequest) request = NULL;
   g_autoptr(JsonNode) node = NULL;
   g_autoptr(GPtrArray) ids = NULL;
-  g_autoptr(SoupMessage) message = NULL;
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GHashTable) sent = NULL;
   g_autoptr(GHashTable) before = NULL;
@@ -839,10 +954,7 @@ push_next (GTask *task)
   text = tandem_json_to_string (node, FALSE);
   len = strlen (text);
   bytes = g_bytes_new_take (g_steal_pointer (&text), len);
-  message = new_request (attempt, "POST", "/v1/sync/push");
-  soup_message_set_request_body_from_bytes (message, "application/json", bytes);
-  soup_session_send_and_read_async (self->session, message, G_PRIORITY_DEFAULT,
-                                    g_task_get_cancellable (task), push_done, task);
+  send_attempt_request (task, "POST", "/v1/sync/push", bytes, push_done);
 }
 
 /* Pull */
@@ -935,9 +1047,9 @@ pull_done (GObject      *source,
 {
   g_autoptr(GTask) task = data;
   Attempt *attempt = g_task_get_task_data (task);
-  SoupMessage *message = soup_session_get_async_result_message (SOUP_SESSION (source), result);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  g_autoptr(TandemSyncResponse) response = receive_response (result, &error);
+  GBytes *body = response != NULL ? response->body : NULL;
   g_autoptr(JsonNode) node = NULL;
   g_autoptr(TandemChangesPage) page = NULL;
   guint status;
@@ -955,10 +1067,10 @@ pull_done (GObject      *source,
       stop_pull_with_error (task, g_steal_pointer (&error));
       return;
     }
-  if (handle_common_failure (task, message, body, error))
+  if (handle_common_failure (task, response, error))
     return;
 
-  status = soup_message_get_status (message);
+  status = response->status;
   if ((status == 410 || (status == 400 && attempt->cursor != NULL)) && !attempt->full_resync)
     {
       /* The cursor is older than the server keeps tombstones, from another
@@ -1012,10 +1124,8 @@ pull_done (GObject      *source,
 static void
 pull_next (GTask *task)
 {
-  TandemSyncEngine *self = g_task_get_source_object (task);
   Attempt *attempt = g_task_get_task_data (task);
   g_autofree char *path = NULL;
-  g_autoptr(SoupMessage) message = NULL;
 
   if (attempt->cursor != NULL)
     {
@@ -1026,9 +1136,7 @@ pull_next (GTask *task)
   else
     path = g_strdup_printf ("/v1/sync/changes?limit=%d", PULL_PAGE);
 
-  message = new_request (attempt, "GET", path);
-  soup_session_send_and_read_async (self->session, message, G_PRIORITY_DEFAULT,
-                                    g_task_get_cancellable (task), pull_done, task);
+  send_attempt_request (task, "GET", path, NULL, pull_done);
 }
 
 /* Completes everyone who asked for this attempt. */
@@ -1375,13 +1483,12 @@ health_done (GObject      *source,
              gpointer      data)
 {
   TandemSyncEngine *self = data;
-  SoupMessage *message = soup_session_get_async_result_message (SOUP_SESSION (source), result);
-  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, NULL);
+  g_autoptr(TandemSyncResponse) response = receive_response (result, NULL);
 
   /* The network claims to be back: only a server that answers counts. */
   if (!self->started || self->network_lost)
     ;
-  else if (body != NULL && soup_message_get_status (message) == SOUP_STATUS_OK)
+  else if (response != NULL && response->status == SOUP_STATUS_OK)
     {
       self->attempts = 0;
       g_clear_handle_id (&self->retry_id, g_source_remove);
@@ -1400,8 +1507,7 @@ network_changed (GNetworkMonitor  *monitor,
 {
   g_autofree char *url = NULL;
   g_autofree char *token = NULL;
-  g_autofree char *uri = NULL;
-  g_autoptr(SoupMessage) message = NULL;
+  TandemSyncRequest request = { .method = "GET", .path = "/v1/health" };
 
   if (!available)
     {
@@ -1417,11 +1523,7 @@ network_changed (GNetworkMonitor  *monitor,
   self->network_lost = FALSE;
   if (!tandem_account_load (self->store, &url, &token, NULL))
     return;
-  uri = g_strconcat (url, "/v1/health", NULL);
-  if ((message = soup_message_new ("GET", uri)) == NULL)
-    return;
-  soup_session_send_and_read_async (self->session, message, G_PRIORITY_DEFAULT, NULL, health_done,
-                                    g_object_ref (self));
+  send_request (self, url, &request, NULL, health_done, g_object_ref (self));
 }
 
 void
