@@ -907,7 +907,8 @@ main (int    argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(GInetAddress) loopback = NULL;
   g_autoptr(GSocketAddress) address = NULL;
-  g_autoptr(GSList) uris = NULL;
+  g_autoptr(GSList) listeners = NULL;
+  g_autoptr(GSocketAddress) bound = NULL;
   g_autofree char *url = NULL;
   Proxy proxy = { 0 };
   const char *colon;
@@ -969,9 +970,17 @@ main (int    argc,
       g_printerr ("tandem-fault-proxy: cannot listen on %s: %s\n", listen, error->message);
       return 1;
     }
-  uris = soup_server_get_uris (proxy.server);
-  url = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
-  g_slist_free_full (g_steal_pointer (&uris), (GDestroyNotify) g_uri_unref);
+  /* The port the system picked, from the socket itself:
+   * soup_server_get_uris() leaks an address per call in libsoup 3.2. */
+  listeners = soup_server_get_listeners (proxy.server);
+  bound = g_socket_get_local_address (listeners->data, &error);
+  if (bound == NULL)
+    {
+      g_printerr ("tandem-fault-proxy: cannot tell the port it listens on: %s\n", error->message);
+      return 1;
+    }
+  url = g_strdup_printf ("http://127.0.0.1:%u",
+                         g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
 
   g_unix_signal_add (SIGTERM, quit, &proxy);
   g_unix_signal_add (SIGINT, quit, &proxy);

@@ -72,6 +72,12 @@ test_proxy_free (TestProxy *proxy)
     return;
   g_subprocess_send_signal (proxy->process, SIGTERM);
   g_subprocess_wait (proxy->process, NULL, NULL);
+  /* It stops cleanly: anything else is a crash or a sanitizer's report,
+   * on the stderr it shares with the test. */
+  if (!g_subprocess_get_if_exited (proxy->process) ||
+      g_subprocess_get_exit_status (proxy->process) != 0)
+    g_error ("tandem-fault-proxy did not stop cleanly on SIGTERM (wait status 0x%x)",
+             g_subprocess_get_status (proxy->process));
   g_clear_object (&proxy->process);
   g_clear_object (&proxy->session);
   g_free (proxy->url);

@@ -19,6 +19,7 @@ TestProxy *test_proxy_start  (const char *upstream_url);
  * purpose. */
 TestProxy *test_proxy_start_balanced (const char *const *upstream_urls,
                                       guint32            seed);
+/* Stops the proxy (SIGTERM); fails the test unless it exits with status 0. */
 void       test_proxy_free   (TestProxy  *proxy);
 /* POST /__fault with @fault (JSON); {"reset":true} clears them. */
 void       test_proxy_inject (TestProxy  *proxy,

@@ -197,6 +197,31 @@ reap (TestServer *server)
   g_clear_object (&server->process);
 }
 
+/* SIGTERM stops a server cleanly, with exit status 0. Anything else fails
+ * the test: a crash on the way out, or a sanitizer's report (a leak, a bad
+ * memory access), which a server only makes as it exits. A server a test
+ * has killed itself (SIGKILL) is left to that test. */
+static void
+stop (TestServer *server)
+{
+  g_autofree char *how = NULL;
+
+  g_subprocess_send_signal (server->process, SIGTERM);
+  g_subprocess_wait (server->process, NULL, NULL);
+  if (g_subprocess_get_if_exited (server->process))
+    {
+      if (g_subprocess_get_exit_status (server->process) != 0)
+        how = g_strdup_printf ("exit status %d", g_subprocess_get_exit_status (server->process));
+    }
+  else if (g_subprocess_get_if_signaled (server->process) &&
+           g_subprocess_get_term_sig (server->process) != SIGKILL)
+    how = g_strdup_printf ("signal %d", g_subprocess_get_term_sig (server->process));
+  reap (server);
+  if (how != NULL)
+    g_error ("tandem-server did not stop cleanly on SIGTERM (%s); it wrote:\n%s", how,
+             server->log->str);
+}
+
 void
 test_server_kill (TestServer *server)
 {
@@ -210,10 +235,7 @@ void
 test_server_restart (TestServer *server)
 {
   if (server->process != NULL)
-    {
-      g_subprocess_send_signal (server->process, SIGTERM);
-      reap (server);
-    }
+    stop (server);
   launch (server);
 }
 
@@ -241,10 +263,7 @@ test_server_free (TestServer *server)
   if (server == NULL)
     return;
   if (server->process != NULL)
-    {
-      g_subprocess_send_signal (server->process, SIGTERM);
-      reap (server);
-    }
+    stop (server);
   remove_tree (server->data_dir);
   if (server->database != NULL && !server->shares_database)
     drop_database (server->database);

@@ -33,10 +33,13 @@ TestServer *test_server_start   (const char         *data_dir,
  * $TANDEM_TEST_DATABASE. Freeing it leaves the database to @first. */
 TestServer *test_server_start_sibling (TestServer        *first,
                                        const char *const *extra_args);
-/* Restarts on the same data dir and arguments (the port may change). */
+/* Restarts on the same data dir and arguments (the port may change). Like
+ * test_server_free(), it fails the test when the running server does not
+ * exit with status 0 on SIGTERM (a crash, a sanitizer's report). */
 void        test_server_restart (TestServer         *server);
 void        test_server_kill    (TestServer         *server);
-/* Stops the server (SIGTERM) and removes its data dir. */
+/* Stops the server (SIGTERM), fails the test unless it exits with status 0,
+ * and removes its data dir. */
 void        test_server_free    (TestServer         *server);
 /* Runs `tandem-server token create` for @user and returns the token. */
 char       *test_server_token   (TestServer         *server,

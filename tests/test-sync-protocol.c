@@ -1074,6 +1074,7 @@ typedef struct
 {
   TestServer *server;
   guint       delay_ms;
+  gint        armed;      /* atomic: a first batch was answered, or the pushes ended */
 } Killer;
 
 static gpointer
@@ -1081,6 +1082,11 @@ kill_later (gpointer data)
 {
   Killer *killer = data;
 
+  /* The delay counts from the first answered batch, so that some ops are
+   * acknowledged before the kill however slowly the server runs (a busy
+   * machine, a sanitizer build). */
+  while (!g_atomic_int_get (&killer->armed))
+    g_usleep (1000);
   g_usleep (killer->delay_ms * 1000);
   g_subprocess_send_signal (killer->server->process, SIGKILL);
   return NULL;
@@ -1098,7 +1104,7 @@ test_kill_during_push (Fixture       *f,
 
   for (guint round = 0; round < rounds; round++)
     {
-      Killer killer = { f->server, g_test_rand_int_range (5, 60) };
+      Killer killer = { f->server, g_test_rand_int_range (5, 60), FALSE };
       GThread *thread = g_thread_new ("killer", kill_later, &killer);
       g_autoptr(SoupSession) session = soup_session_new ();
 
@@ -1132,7 +1138,9 @@ test_kill_during_push (Fixture       *f,
             break;
           for (guint i = first; i < ids->len; i++)
             g_hash_table_add (acknowledged, g_ptr_array_index (ids, i));
+          g_atomic_int_set (&killer.armed, TRUE);
         }
+      g_atomic_int_set (&killer.armed, TRUE);
       g_thread_join (thread);
       test_server_kill (f->server);
       test_server_restart (f->server);

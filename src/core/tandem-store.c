@@ -1818,10 +1818,26 @@ set_deleted (TandemStore *self,
       return FALSE;
     }
 
-  task->deleted = s->deleted;
-  task->sync_status = TANDEM_SYNC_PENDING;
   op = new_op (self, TANDEM_ENTITY_TASK, task->id,
                s->deleted ? TANDEM_OP_DELETE : TANDEM_OP_RESTORE, task->rev);
+  if (s->deleted)
+    {
+      /* The fields as the user saw them when deleting, like the base of an
+       * edit (DESIGN §3): when an earlier edit of this task is acknowledged
+       * first, the base snapshot moves on to a revision that may hold
+       * another device's change, and only this tells that change (which
+       * must be asked about) from this device's own. */
+      static const TandemField seen[] = {
+        TANDEM_FIELD_TITLE, TANDEM_FIELD_NOTES, TANDEM_FIELD_DONE, TANDEM_FIELD_DUE,
+        TANDEM_FIELD_PRIORITY, TANDEM_FIELD_LIST_ID, TANDEM_FIELD_POSITION, TANDEM_FIELD_TAGS,
+      };
+
+      for (guint i = 0; i < G_N_ELEMENTS (seen); i++)
+        json_object_set_member (op->base, tandem_field_name (seen[i]),
+                                tandem_task_get_field (task, seen[i]));
+    }
+  task->deleted = s->deleted;
+  task->sync_status = TANDEM_SYNC_PENDING;
 
   return write_task_row (self, task, error) && insert_op (self, op, error) &&
          refresh_sync_status (self, TANDEM_ENTITY_TASK, task->id, error) &&
@@ -2796,6 +2812,24 @@ delete_ops_of (TandemStore *self,
   return step_done (self, stmt, NC_("database action", "update the outbox"), error);
 }
 
+/* A new key for an op the server refused for good, so the change it
+ * carries can be sent again (and be applied) later. */
+static gboolean
+rekey_op (TandemStore *self,
+          gint64       seq,
+          GError     **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "UPDATE outbox SET op_id = ?, state = 'new' WHERE seq = ?",
+                                error);
+  g_autofree char *op_id = tandem_new_id ();
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, op_id);
+  sqlite3_bind_int64 (stmt, 2, seq);
+  return step_done (self, stmt, NC_("database action", "update the outbox"), error);
+}
+
 /* Puts the remaining ops of a record after the ones just queued, keeping
  * their keys and payloads (they were held, never applied). */
 static gboolean
@@ -2980,6 +3014,33 @@ handle_conflict (TandemStore       *self,
       !(base = edit_base (self, local, remote, ops, error)))
     return FALSE;
 
+  /* A row kept in sight while its edits wait (the task was deleted
+   * elsewhere) was not restored here; only a restore op says so. Its
+   * edits were made on a live task and meet the delete: ask (DESIGN §5). */
+  if (remote->deleted && !local->deleted && base->deleted)
+    {
+      gboolean restored = FALSE;
+
+      for (guint i = 0; i < ops->len; i++)
+        {
+          TandemOpKind kind = ((const TandemOp *) g_ptr_array_index (ops, i))->kind;
+
+          restored |= kind == TANDEM_OP_RESTORE || kind == TANDEM_OP_CREATE;
+        }
+      if (!restored)
+        base->deleted = FALSE;
+    }
+
+  /* A restore refused on a tombstone: another device deleted the task
+   * again after the version this device restored. Restore with this
+   * device's edits, or let it go: the user decides (DESIGN §5). */
+  if (op->kind == TANDEM_OP_RESTORE && remote->deleted)
+    {
+      base->deleted = FALSE;
+      summary->conflicts++;
+      return store_conflict (self, TANDEM_CONFLICT_EDIT_VS_DELETE, base, remote, error);
+    }
+
   merge = tandem_merge_tasks (base, local, remote);
   if (merge->kind != TANDEM_CONFLICT_NONE)
     {
@@ -2988,8 +3049,29 @@ handle_conflict (TandemStore       *self,
     }
 
   summary->merged++;
-  return queue_on_remote (self, remote, merge->merged, TANDEM_OP_UPDATE, error) &&
-         record_merge_history (self, merge, remote->id, error);
+  /* Deleted on both sides: the tags and comments still queued here have
+   * no record to land on; replayed on the tombstone they would bring the
+   * task back in sight and be refused again and again. */
+  if (merge->merged->deleted && remote->deleted)
+    return delete_ops_of (self, remote->id, FALSE, error) && rebase_task (self, remote, error) &&
+           record_merge_history (self, merge, remote->id, error);
+  /* The merge may keep this device's delete (nothing was edited elsewhere
+   * since) or its restore: the tombstone is not a value field, so it goes
+   * out as an op of its own kind, never dropped with the replaced ops. */
+  if (!merge->merged->deleted && remote->deleted)
+    return queue_on_remote (self, remote, merge->merged, TANDEM_OP_RESTORE, error) &&
+           record_merge_history (self, merge, remote->id, error);
+  if (!queue_on_remote (self, remote, merge->merged, TANDEM_OP_UPDATE, error))
+    return FALSE;
+  if (merge->merged->deleted && !remote->deleted)
+    {
+      g_autoptr(TandemOp) delete = new_op (self, TANDEM_ENTITY_TASK, remote->id, TANDEM_OP_DELETE,
+                                           remote->rev);
+
+      if (!insert_op (self, delete, error) || !rebase_task (self, remote, error))
+        return FALSE;
+    }
+  return record_merge_history (self, merge, remote->id, error);
 }
 
 typedef struct
@@ -3043,13 +3125,27 @@ apply_push_results (TandemStore *self,
           break;
 
         case 409:
+          /* The server keeps this answer with the op's key and gives it
+           * again to every resend: a tag or comment op, which stays queued
+           * behind the conflict, goes out later under a new key. */
+          if ((op->kind == TANDEM_OP_TAG_ADD || op->kind == TANDEM_OP_TAG_REMOVE ||
+               op->kind == TANDEM_OP_COMMENT_ADD) &&
+              !rekey_op (self, op->seq, error))
+            return FALSE;
           if (g_hash_table_contains (handled, op->entity_id))
             break;
           g_hash_table_add (handled, g_strdup (op->entity_id));
           if (op->entity == TANDEM_ENTITY_TASK && result->current != NULL &&
               result->current->task != NULL)
             {
-              if (!handle_conflict (self, op, result->current->task, p->summary, error))
+              g_autoptr(TandemTask) known = tandem_store_get_task_base (self, op->entity_id, NULL);
+              const TandemTask *remote = result->current->task;
+
+              /* A stored answer replayed can be older than what this
+               * device has read since: merge with the newest version. */
+              if (known != NULL && known->rev > remote->rev)
+                remote = known;
+              if (!handle_conflict (self, op, remote, p->summary, error))
                 return FALSE;
             }
           else
@@ -3218,12 +3314,16 @@ apply_remote_task (TandemStore      *self,
       return FALSE;
     }
   /* A question still open is answered against the newest server version:
-   * resolving must not send back values the server has since replaced. */
+   * resolving must not send back values the server has since replaced.
+   * When that version is a tombstone, a question about fields has become
+   * one about the delete (restore with my edits, or let it go). */
   snapshot = snapshot_to_string (server);
   {
     sqlite3_stmt *stmt = prepare (self,
-                                  "UPDATE conflicts SET remote = ?, remote_rev = ? "
-                                  "WHERE entity_id = ? AND remote_rev < ?",
+                                  "UPDATE conflicts SET remote = ?1, remote_rev = ?2, "
+                                  "kind = CASE WHEN ?5 AND kind = 'edit' THEN 'edit-vs-delete' "
+                                  "ELSE kind END "
+                                  "WHERE entity_id = ?3 AND remote_rev < ?4",
                                   error);
 
     if (stmt == NULL)
@@ -3232,6 +3332,7 @@ apply_remote_task (TandemStore      *self,
     sqlite3_bind_int64 (stmt, 2, server->rev);
     bind_text (stmt, 3, server->id);
     sqlite3_bind_int64 (stmt, 4, server->rev);
+    sqlite3_bind_int (stmt, 5, server->deleted ? 1 : 0);
     if (!step_done (self, stmt, NC_("database action", "update a conflict"), error))
       return FALSE;
   }
