@@ -27,7 +27,7 @@
  * moves, and the invariants are checked. Same seed, same run.
  *
  *   tandem-sim --seed S | --seeds A-B | --seed-file FILE
- *              [--devices N] [--actions M] [--verbose] [--progress]
+ *              [--devices N] [--actions M | --steps M] [--verbose] [--progress]
  */
 
 #define TRACE_LINES    30
@@ -93,7 +93,9 @@ struct _Sim
 {
   guint64              seed;
   guint                n_devices;
-  guint                n_actions;
+  guint                n_actions;      /* user actions per device, or steps (by_steps) */
+  gboolean             by_steps;
+  guint                n_done;         /* user actions so far, all devices */
   gboolean             verbose;
   GRand               *rand;
   char                *dir;
@@ -788,6 +790,7 @@ action_create (Sim    *sim,
   g_autoptr(TandemTask) task = NULL;
   g_autoptr(GError) error = NULL;
 
+  g_free (draft->title);
   draft->title = g_strdup_printf ("title d%u.%u", device->index, device->n_made++);
   g_free (draft->notes);
   draft->notes = g_strdup_printf ("line d%u.%u\n", device->index, device->n_made++);
@@ -1097,7 +1100,10 @@ step (Sim *sim)
   sim->now++;
 
   if (what < 400)
-    user_action (sim, device);
+    {
+      sim->n_done++;
+      user_action (sim, device);
+    }
   else if (what < 550)
     {
       if (!device->syncing && sim->now >= device->not_before)
@@ -1684,6 +1690,7 @@ static gboolean
 run_seed (guint64  seed,
           guint    n_devices,
           guint    n_actions,
+          gboolean by_steps,
           gboolean verbose)
 {
   Sim *sim = g_new0 (Sim, 1);
@@ -1694,6 +1701,7 @@ run_seed (guint64  seed,
   sim->seed = seed;
   sim->n_devices = n_devices;
   sim->n_actions = n_actions;
+  sim->by_steps = by_steps;
   sim->verbose = verbose;
   sim->rand = g_rand_new_with_seed_array ((const guint32[]) { (guint32) seed, (guint32) (seed >> 32) }, 2);
   /* Ids (UUIDv4 from g_random) follow the seed too. */
@@ -1739,7 +1747,8 @@ run_seed (guint64  seed,
     sync_to_end (sim, &sim->devices[i]);
 
   sim->faults = TRUE;
-  while (sim->failure == NULL && sim->step < n_actions * n_devices)
+  while (sim->failure == NULL &&
+         (by_steps ? sim->step : sim->n_done) < n_actions * n_devices)
     step (sim);
   if (sim->failure == NULL)
     quiesce (sim);
@@ -1756,8 +1765,8 @@ run_seed (guint64  seed,
       g_printerr ("last events:\n");
       for (guint i = first; i < sim->n_trace; i++)
         g_printerr ("  %s\n", sim->trace[i % TRACE_LINES]);
-      g_printerr ("replay: tests/sim/replay %" G_GUINT64_FORMAT " --devices %u --actions %u "
-                  "--verbose\n", seed, n_devices, n_actions);
+      g_printerr ("replay: tests/sim/replay %" G_GUINT64_FORMAT " --devices %u --%s %u "
+                  "--verbose\n", seed, n_devices, by_steps ? "steps" : "actions", n_actions);
     }
   else if (verbose)
     g_printerr ("seed %" G_GUINT64_FORMAT ": ok (%u requests, %u faults, %u conflicts asked)\n",
@@ -1766,11 +1775,15 @@ run_seed (guint64  seed,
   return ok;
 }
 
+/* A run's length counts user actions per device; or, with by_steps,
+ * scheduler steps per device (syncs, deliveries and faults too), as the
+ * first regression seeds were found. */
 typedef struct
 {
-  guint64 seed;
-  guint   devices;
-  guint   actions;
+  guint64  seed;
+  guint    devices;
+  guint    actions;
+  gboolean by_steps;
 } SeedRun;
 
 int
@@ -1782,6 +1795,7 @@ main (int   argc,
   g_autofree char *seed_file = NULL;
   int devices = 5;
   int actions = 300;
+  int steps = 0;
   gboolean verbose = FALSE;
   gboolean progress = FALSE;
   g_autoptr(GArray) runs = g_array_new (FALSE, FALSE, sizeof (SeedRun));
@@ -1791,9 +1805,13 @@ main (int   argc,
     { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_text, "Run one seed", "SEED" },
     { "seeds", 0, 0, G_OPTION_ARG_STRING, &range, "Run the seeds FIRST to LAST", "FIRST-LAST" },
     { "seed-file", 0, 0, G_OPTION_ARG_FILENAME, &seed_file,
-      "Run the seeds listed in FILE (SEED DEVICES ACTIONS per line, # comments)", "FILE" },
+      "Run the seeds listed in FILE (SEED [DEVICES [ACTIONS [steps]]] per line, # comments)",
+      "FILE" },
     { "devices", 0, 0, G_OPTION_ARG_INT, &devices, "Devices (default 5)", "N" },
-    { "actions", 0, 0, G_OPTION_ARG_INT, &actions, "Steps per device (default 300)", "M" },
+    { "actions", 0, 0, G_OPTION_ARG_INT, &actions, "User actions per device (default 300)", "M" },
+    { "steps", 0, 0, G_OPTION_ARG_INT, &steps,
+      "Instead of --actions: scheduler steps per device (user actions, syncs, deliveries, faults)",
+      "M" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Print every event", NULL },
     { "progress", 0, 0, G_OPTION_ARG_NONE, &progress, "Print a progress line", NULL },
     { NULL }
@@ -1808,9 +1826,9 @@ main (int   argc,
       g_printerr ("%s\n", error->message);
       return 2;
     }
-  if (devices < 2 || devices > 64 || actions < 1)
+  if (devices < 2 || devices > 64 || actions < 1 || steps < 0)
     {
-      g_printerr ("--devices must be 2 to 64 and --actions at least 1\n");
+      g_printerr ("--devices must be 2 to 64, --actions and --steps at least 1\n");
       return 2;
     }
 
@@ -1823,7 +1841,7 @@ main (int   argc,
           g_printerr ("--seed: %s\n", error->message);
           return 2;
         }
-      g_array_append_val (runs, ((SeedRun) { seed, devices, actions }));
+      g_array_append_val (runs, ((SeedRun) { seed, devices, steps ? steps : actions, steps > 0 }));
     }
   if (range != NULL)
     {
@@ -1838,7 +1856,7 @@ main (int   argc,
           return 2;
         }
       for (guint64 s = first; s <= last; s++)
-        g_array_append_val (runs, ((SeedRun) { s, devices, actions }));
+        g_array_append_val (runs, ((SeedRun) { s, devices, steps ? steps : actions, steps > 0 }));
     }
   if (seed_file != NULL)
     {
@@ -1854,8 +1872,9 @@ main (int   argc,
       for (guint i = 0; lines[i] != NULL; i++)
         {
           char *hash = strchr (lines[i], '#');
-          SeedRun run = { 0, devices, actions };
-          guint64 d = devices, a = actions;
+          SeedRun run = { 0, devices, steps ? steps : actions, steps > 0 };
+          guint64 d = devices, a = run.actions;
+          char unit[8] = "";
           int n;
 
           if (hash != NULL)
@@ -1863,15 +1882,17 @@ main (int   argc,
           g_strstrip (lines[i]);
           if (*lines[i] == '\0')
             continue;
-          n = sscanf (lines[i], "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT,
-                      &run.seed, &d, &a);
-          if (n < 1 || d < 2 || d > 64 || a < 1)
+          n = sscanf (lines[i], "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
+                      " %7s", &run.seed, &d, &a, unit);
+          if (n < 1 || d < 2 || d > 64 || a < 1 || (n == 4 && !g_str_equal (unit, "steps")))
             {
-              g_printerr ("%s:%u: expected “SEED [DEVICES [ACTIONS]]”\n", seed_file, i + 1);
+              g_printerr ("%s:%u: expected “SEED [DEVICES [ACTIONS [steps]]]”\n", seed_file, i + 1);
               return 2;
             }
           run.devices = (guint) d;
           run.actions = (guint) a;
+          if (n == 4)
+            run.by_steps = TRUE;
           g_array_append_val (runs, run);
         }
     }
@@ -1887,7 +1908,7 @@ main (int   argc,
     {
       SeedRun *run = &g_array_index (runs, SeedRun, i);
 
-      if (!run_seed (run->seed, run->devices, run->actions, verbose))
+      if (!run_seed (run->seed, run->devices, run->actions, run->by_steps, verbose))
         failures++;
       if (progress)
         g_printerr ("\r%u/%u seeds, %u failed, %.2f s per seed   ", i + 1, runs->len, failures,
