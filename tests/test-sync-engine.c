@@ -725,6 +725,44 @@ test_notifies_only_on_change (Fixture       *f,
   g_string_free (notified.states, TRUE);
 }
 
+/* The proxy drops the answer to the pull that follows a push, after the
+ * server has answered it (libsoup sends the GET again by itself on a new
+ * connection), with the engine made and dropped for each sync as
+ * tandem-cli does. */
+static void
+test_pull_answer_dropped_after_push (Fixture       *f,
+                                     gconstpointer  data)
+{
+  g_autoptr(TandemStore) other = open_other_device (f, "other.db");
+  g_autoptr(TandemSyncEngine) other_engine = tandem_sync_engine_new (other);
+  const char *rounds_text = g_getenv ("TANDEM_TEST_ROUNDS");
+  guint rounds = rounds_text != NULL ? (guint) g_ascii_strtoull (rounds_text, NULL, 10) : 10;
+
+  for (guint i = 0; i < rounds; i++)
+    {
+      g_autofree char *mine = g_strdup_printf ("Mine %u", i);
+      g_autofree char *theirs = g_strdup_printf ("Theirs %u", i);
+      g_autofree char *their_id = create_task (other, theirs);
+      g_autofree char *my_id = create_task (f->store, mine);
+      g_autoptr(TandemSyncEngine) engine = tandem_sync_engine_new (f->store);
+      g_autoptr(TandemTask) arrived = NULL;
+
+      gint64 pulls;
+
+      g_assert_cmpint (sync_once (other_engine), ==, TANDEM_SYNC_OUTCOME_DONE);
+      pulls = test_proxy_count (f->proxy, "forwarded_by_route", "GET /v1/sync/changes");
+      test_proxy_inject (f->proxy, "{\"drop_response\":true,\"skip\":1,\"count\":1}");
+      g_assert_cmpint (sync_once (engine), ==, TANDEM_SYNC_OUTCOME_DONE);
+      /* The pull went out twice: the dropped one and the one sent again. */
+      g_assert_cmpint (test_proxy_count (f->proxy, "forwarded_by_route", "GET /v1/sync/changes"),
+                       ==, pulls + 2);
+      g_assert_cmpint (status_of (f->store, my_id), ==, TANDEM_SYNC_SYNCED);
+      arrived = tandem_store_get_task (f->store, their_id, NULL);
+      g_assert_nonnull (arrived);
+      g_assert_cmpstr (arrived->title, ==, theirs);
+    }
+}
+
 static void
 test_backoff_delay (void)
 {
@@ -756,6 +794,7 @@ main (int    argc,
   ADD ("/engine/backs-off-then-recovers", test_backs_off_then_recovers);
   ADD ("/engine/retry-after-is-honoured", test_retry_after_is_honoured);
   ADD ("/engine/refused-token-pauses", test_refused_token_pauses);
+  ADD ("/engine/pull-answer-dropped-after-push", test_pull_answer_dropped_after_push);
   g_test_add_func ("/engine/backoff-delay", test_backoff_delay);
 
   return g_test_run ();
