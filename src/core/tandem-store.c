@@ -26,15 +26,9 @@ struct _TandemStore
   char       *device_id;
   GHashTable *statements;   /* SQL literal -> sqlite3_stmt */
 
-  /* Checkpoints run on a thread of their own (see wal_hook); the fields
-   * below checkpointer are under checkpoint_lock. */
+  /* Checkpoints run on a thread of their own (see wal_hook). */
   GThread    *checkpointer;
-  GMutex      checkpoint_lock;
-  GCond       checkpoint_cond;
-  gint64      last_commit;      /* monotonic time of the newest commit */
-  int         wal_pages;        /* pages in the WAL after it */
-  gboolean    checkpointing;    /* a checkpointer waits or runs */
-  gboolean    closing;
+  gint        checkpointing;   /* atomic */
 };
 
 G_DEFINE_FINAL_TYPE (TandemStore, tandem_store, G_TYPE_OBJECT)
@@ -191,15 +185,7 @@ tandem_store_finalize (GObject *object)
 {
   TandemStore *self = (TandemStore *) object;
 
-  /* A checkpointer still waiting for a pause gives up: closing the
-   * connection below checkpoints everything. */
-  g_mutex_lock (&self->checkpoint_lock);
-  self->closing = TRUE;
-  g_cond_signal (&self->checkpoint_cond);
-  g_mutex_unlock (&self->checkpoint_lock);
   g_clear_pointer (&self->checkpointer, g_thread_join);
-  g_mutex_clear (&self->checkpoint_lock);
-  g_cond_clear (&self->checkpoint_cond);
 
   g_clear_pointer (&self->statements, g_hash_table_unref);
   if (self->db != NULL)
@@ -227,8 +213,6 @@ tandem_store_init (TandemStore *self)
 {
   /* Keyed by the address of the SQL literal: every query is a constant. */
   self->statements = g_hash_table_new_full (NULL, NULL, NULL, finalize_statement);
-  g_mutex_init (&self->checkpoint_lock);
-  g_cond_init (&self->checkpoint_cond);
 }
 
 /* Errors */
@@ -692,48 +676,32 @@ ensure_device_id (TandemStore *self,
 /* Moving WAL frames into the database file costs a write of every page
  * they touch and an fsync of the file. Done in a commit (SQLite's automatic
  * checkpoint) it stalls the one user edit that happens to cross the
- * threshold; done on another thread while edits go on, its writes queue in
- * front of their fsyncs. So the store turns automatic checkpoints off and,
- * once the WAL holds CHECKPOINT_PAGES, starts a thread that waits for a
- * pause in the writes (CHECKPOINT_IDLE_US without a commit) and then runs a
- * passive checkpoint with its own connection; a long burst of writes that
- * never pauses (an import, a script) is checkpointed anyway once the WAL
- * reaches CHECKPOINT_MAX_PAGES, which bounds its size at about 64 MiB.
- * Passive checkpoints never block writers; the last close checkpoints the
- * rest. */
+ * threshold, about one in a hundred; so the store turns automatic
+ * checkpoints off and, once the WAL has grown past a threshold, runs a
+ * passive checkpoint on a thread with its own connection. Passive
+ * checkpoints never block writers; the last close checkpoints the rest.
+ *
+ * Small and often is deliberate: the edits that slow down are the ones
+ * whose WAL fsync waits behind the checkpoint's writes to the same disk,
+ * so their number grows with how long each checkpoint flushes. Waiting for
+ * a pause in the writes with a cap of 16,000 pages was tried: under a
+ * burst of edits the capped checkpoints flushed for so long that the
+ * edit p99 went from under 1 ms to 7-8 ms (docs/benchmarks.md). */
 #define CHECKPOINT_PAGES 1000
-#define CHECKPOINT_MAX_PAGES 16000
-#define CHECKPOINT_IDLE_US (250 * G_TIME_SPAN_MILLISECOND)
 
 static gpointer
 checkpoint_thread (gpointer data)
 {
   TandemStore *self = data;
   sqlite3 *db = NULL;
-  gboolean closing;
 
-  g_mutex_lock (&self->checkpoint_lock);
-  while (!self->closing && self->wal_pages < CHECKPOINT_MAX_PAGES)
-    {
-      gint64 pause_over = self->last_commit + CHECKPOINT_IDLE_US;
-
-      if (g_get_monotonic_time () >= pause_over)
-        break;
-      g_cond_wait_until (&self->checkpoint_cond, &self->checkpoint_lock, pause_over);
-    }
-  closing = self->closing;
-  g_mutex_unlock (&self->checkpoint_lock);
-
-  if (!closing && sqlite3_open_v2 (self->path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK)
+  if (sqlite3_open_v2 (self->path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK)
     {
       sqlite3_busy_timeout (db, 1000);
       sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     }
   sqlite3_close_v2 (db);
-
-  g_mutex_lock (&self->checkpoint_lock);
-  self->checkpointing = FALSE;
-  g_mutex_unlock (&self->checkpoint_lock);
+  g_atomic_int_set (&self->checkpointing, FALSE);
   return NULL;
 }
 
@@ -744,21 +712,10 @@ wal_hook (gpointer    data,
           int         n_pages)
 {
   TandemStore *self = data;
-  gboolean start = FALSE;
 
-  g_mutex_lock (&self->checkpoint_lock);
-  self->last_commit = g_get_monotonic_time ();
-  self->wal_pages = n_pages;
-  if (n_pages >= CHECKPOINT_PAGES && !self->checkpointing)
-    self->checkpointing = start = TRUE;
-  else if (n_pages >= CHECKPOINT_MAX_PAGES)
-    g_cond_signal (&self->checkpoint_cond);
-  g_mutex_unlock (&self->checkpoint_lock);
-
-  if (start)
+  if (n_pages >= CHECKPOINT_PAGES && g_atomic_int_compare_and_exchange (&self->checkpointing,
+                                                                         FALSE, TRUE))
     {
-      /* The previous checkpointer, if any, has finished: it cleared
-       * checkpointing on its way out. */
       g_clear_pointer (&self->checkpointer, g_thread_join);
       self->checkpointer = g_thread_new ("tandem-checkpoint", checkpoint_thread, self);
     }
