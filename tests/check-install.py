@@ -31,6 +31,45 @@ def under(root, prefix, path):
     return os.path.join(root + prefix, path) if not os.path.isabs(path) else root + path
 
 
+def launch(program, args, schema_dir):
+    """Starts what the desktop entry's Exec names, as a desktop would, on a
+    database of its own: it must come up and still run after a few
+    seconds, then stop on SIGTERM. Needs a display (meson test runs under
+    Xvfb in scripts/dev)."""
+    if not os.environ.get('DISPLAY') and not os.environ.get('WAYLAND_DISPLAY'):
+        results.append((True, 'the installed app launches from its desktop entry '
+                        '# SKIP no display', ''))
+        return
+    with tempfile.TemporaryDirectory(prefix='tandem-launch-') as home:
+        schemas = os.path.join(home, 'schemas')
+        os.mkdir(schemas)
+        subprocess.run(['glib-compile-schemas', '--targetdir', schemas, schema_dir], check=False)
+        env = dict(os.environ, HOME=home, XDG_DATA_HOME=os.path.join(home, 'data'),
+                   XDG_CONFIG_HOME=os.path.join(home, 'config'), GSETTINGS_SCHEMA_DIR=schemas,
+                   GSETTINGS_BACKEND='memory', TANDEM_NO_KEYRING='1')
+        env.pop('TANDEM_DB', None)
+        proc = subprocess.Popen([program] + args, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        try:
+            proc.wait(timeout=5)
+            output = proc.stdout.read()
+            check(False, 'the installed app launches from its desktop entry',
+                  f'{program} ended at once with status {proc.returncode}:\n{output}')
+            return
+        except subprocess.TimeoutExpired:
+            pass
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        output = proc.stdout.read()
+        db = os.path.join(home, 'data', 'tandem', 'tandem.db')
+        check(os.path.isfile(db), 'the installed app launches from its desktop entry',
+              f'{program} ran but made no database at {db}:\n{output}')
+
+
 def main():
     if len(sys.argv) < 9:
         sys.exit('usage: check-install.py BUILD_DIR PREFIX BINDIR DATADIR LOCALEDIR '
@@ -100,6 +139,9 @@ def main():
             for binary in root.findall('provides/binary'):
                 check(os.access(os.path.join(bin_dir, binary.text), os.X_OK),
                       f'the metainfo provides binary {binary.text}, which is installed')
+
+        if os.path.isfile(desktop) and os.path.isfile(schema) and exec_argv:
+            launch(exec_path, exec_argv[1:], os.path.dirname(schema))
 
         if os.path.isfile(schema):
             # The schema that was installed compiles, and under the app id.
