@@ -200,6 +200,42 @@ test_stale_restore_asks (void)
   ps_world_free (world);
 }
 
+/* A run of seed 3 once ended with a task back from the Trash that nobody
+ * restored, after this: A restores a task it saw deleted, offline; C
+ * restores it too and syncs; B edits it, syncs, deletes it and syncs, and
+ * the answer to that push is lost after the server took it, so B sends it
+ * again. A's restore, based on the old delete, must still ask: others
+ * wrote after it. */
+static void
+test_stale_restore_after_lost_answer (void)
+{
+  PsWorld *world = ps_world_new ("test-procsim/stale-restore-after-lost-answer", 3, 3, FALSE);
+  g_autofree char *id = ps_add_task (world, 0);
+
+  for (guint dev = 0; dev < 3; dev++)
+    g_assert_cmpint (ps_sync (world, dev), ==, 0);
+  ps_delete_task (world, 0, id);
+  for (guint dev = 0; dev < 3; dev++)
+    g_assert_cmpint (ps_sync (world, dev), ==, 0);
+  ps_restore_task (world, 0, id);
+  ps_restore_task (world, 2, id);
+  g_assert_cmpint (ps_sync (world, 2), ==, 0);
+  g_assert_cmpint (ps_sync (world, 1), ==, 0);
+  ps_edit_field (world, 1, id, "title", "Restored elsewhere, renamed, deleted");
+  g_assert_cmpint (ps_sync (world, 1), ==, 0);
+  ps_delete_task (world, 1, id);
+  test_proxy_inject (ps_world_proxy (world),
+                     "{\"drop_response\":true,\"path\":\"/v1/sync/push\"}");
+  ps_trace (world, "fault: the answer to the next push is lost");
+  ps_sync (world, 1);
+  g_assert_cmpint (test_proxy_count (ps_world_proxy (world), NULL, "injected"), ==, 1);
+  g_assert_cmpint (ps_sync (world, 1), ==, 0);
+  g_assert_cmpint (ps_sync (world, 0), ==, 3);
+  ps_quiesce (world);
+  ps_check_all (world);
+  ps_world_free (world);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -216,6 +252,8 @@ main (int    argc,
   g_test_add_func ("/procsim/regression/question-on-deleted-task",
                    test_question_on_deleted_task);
   g_test_add_func ("/procsim/regression/stale-restore-asks", test_stale_restore_asks);
+  g_test_add_func ("/procsim/regression/stale-restore-after-lost-answer",
+                   test_stale_restore_after_lost_answer);
   if (given)
     {
       g_autofree char *path = g_strdup_printf ("/procsim/seed/%u", seed);
