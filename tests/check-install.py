@@ -16,6 +16,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 
 results = []
@@ -50,24 +51,29 @@ def launch(program, args, schema_dir):
         env.pop('TANDEM_DB', None)
         proc = subprocess.Popen([program] + args, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
-        try:
-            proc.wait(timeout=5)
-            output = proc.stdout.read()
-            check(False, 'the installed app launches from its desktop entry',
-                  f'{program} ended at once with status {proc.returncode}:\n{output}')
-            return
-        except subprocess.TimeoutExpired:
-            pass
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        output = proc.stdout.read()
         db = os.path.join(home, 'data', 'tandem', 'tandem.db')
-        check(os.path.isfile(db), 'the installed app launches from its desktop entry',
-              f'{program} ran but made no database at {db}:\n{output}')
+        # Up: its database is there and it still runs two seconds later.
+        deadline = time.monotonic() + 60
+        up_since = None
+        while proc.poll() is None and time.monotonic() < deadline:
+            if up_since is None and os.path.isfile(db):
+                up_since = time.monotonic()
+            if up_since is not None and time.monotonic() - up_since >= 2:
+                break
+            time.sleep(0.1)
+        status = proc.poll()
+        if status is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        output = proc.stdout.read()
+        check(status is None and up_since is not None,
+              'the installed app launches from its desktop entry',
+              f'{program}: ' + (f'ended with status {status}' if status is not None
+                                else f'made no database at {db} in 60 s') + f':\n{output}')
 
 
 def main():
