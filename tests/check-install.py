@@ -115,6 +115,18 @@ def main():
             check(os.path.isfile(path), f'the {what} is installed where a desktop looks',
                   path)
 
+        # The server's unit where systemd looks for system units under the
+        # prefix, and a manual page for each program.
+        installed = [os.path.relpath(os.path.join(d, f), destdir)
+                     for d, _, files in os.walk(destdir) for f in files]
+        units = [f for f in installed if f.endswith('lib/systemd/system/tandem-server.service')]
+        check(len(units) == 1 and ('/' + units[0]).startswith(prefix.rstrip('/') + '/'),
+              'the tandem-server systemd unit is installed in the system unit directory',
+              f'found: {units}')
+        for program in ('tandem', 'tandem-cli', 'tandem-server'):
+            pages = [f for f in installed if f.endswith(f'/man1/{program}.1')]
+            check(len(pages) == 1, f'the manual page of {program} is installed', f'found: {pages}')
+
         for lang in langs:
             mo = os.path.join(locale_dir, lang, 'LC_MESSAGES', domain + '.mo')
             check(os.path.isfile(mo) and os.path.getsize(mo) > 0,
