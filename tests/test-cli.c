@@ -6,6 +6,8 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "test-run.h"
+
 /* tandem-cli end to end: the real binary on a real database, as people and
  * scripts use it. */
 
@@ -14,22 +16,6 @@ typedef struct
   char *dir;
   char *db;
 } Fixture;
-
-typedef struct
-{
-  int   status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *run)
-{
-  g_free (run->out);
-  g_free (run->err);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
 
 static void
 fixture_setup (Fixture       *f,
@@ -96,9 +82,7 @@ run_argv (Fixture           *f,
 {
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
                                                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_autoptr(GSubprocess) process = NULL;
   g_autoptr(GPtrArray) args = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
 
   g_subprocess_launcher_unsetenv (launcher, "TANDEM_DB");
   for (guint i = 0; env != NULL && env[i] != NULL; i += 2)
@@ -113,12 +97,7 @@ run_argv (Fixture           *f,
   for (guint i = 0; argv[i] != NULL; i++)
     g_ptr_array_add (args, (char *) argv[i]);
   g_ptr_array_add (args, NULL);
-
-  process = g_subprocess_launcher_spawnv (launcher, (const char *const *) args->pdata, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (process, NULL, NULL, &run->out, &run->err, &error);
-  g_assert_no_error (error);
-  run->status = g_subprocess_get_exit_status (process);
+  run_spawn (launcher, (const char *const *) args->pdata, run);
 }
 
 #define cli(f, run, ...) \

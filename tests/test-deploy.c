@@ -7,6 +7,8 @@
 
 #include <gio/gio.h>
 
+#include "test-run.h"
+
 /* The systemd unit of tandem-server (data/tandem-server.service.in), as
  * the build generates it: checked with systemd-analyze, and its command
  * line run against the real binary.
@@ -68,34 +70,11 @@ unit_for_build (const char *text)
   return g_strjoinv (server_binary (), parts);
 }
 
-typedef struct
-{
-  int   status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *run)
-{
-  g_free (run->out);
-  g_free (run->err);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
-
 static void
 run (const char *const *argv,
      Run               *result)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocess) process =
-    g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
-
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (process, NULL, NULL, &result->out, &result->err, &error);
-  g_assert_no_error (error);
-  result->status = g_subprocess_get_if_exited (process) ? g_subprocess_get_exit_status (process) : -1;
+  run_spawn (NULL, argv, result);
 }
 
 /* Writes @text as tandem-server.service in a new directory (unit files
