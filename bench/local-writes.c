@@ -28,6 +28,7 @@ static int opt_run = 0;
 static char *opt_dir = NULL;
 static gboolean opt_no_sync = FALSE;
 static gboolean opt_keep = FALSE;
+static char *opt_from = NULL;
 
 static const GOptionEntry options[] = {
   { "tasks", 0, 0, G_OPTION_ARG_INT, &opt_tasks, "Tasks in the database (100000)", "N" },
@@ -39,6 +40,8 @@ static const GOptionEntry options[] = {
   { "no-sync", 0, 0, G_OPTION_ARG_NONE, &opt_no_sync,
     "Leave the created tasks unsynced (edits then fold into their create ops)", NULL },
   { "keep", 0, 0, G_OPTION_ARG_NONE, &opt_keep, "Keep the database afterwards", NULL },
+  { "from", 0, 0, G_OPTION_ARG_FILENAME, &opt_from,
+    "Start from a copy of a database kept by --keep instead of populating one", "DB" },
   { "run", 0, 0, G_OPTION_ARG_INT, &opt_run, "Add \"run\": N to every line", "N" },
   { NULL }
 };
@@ -308,6 +311,67 @@ failed:
   }
 }
 
+/* Copies a file and puts the copy on disk, so that the first checkpoint's
+ * fsync in the timed part does not also write out the whole copy. */
+static gboolean
+copy_synced (const char  *source,
+             const char  *dest,
+             GError     **error)
+{
+  g_autoptr(GFile) from = g_file_new_for_path (source);
+  g_autoptr(GFile) to = g_file_new_for_path (dest);
+  int fd;
+
+  if (!g_file_copy (from, to, G_FILE_COPY_NONE, NULL, NULL, NULL, error))
+    return FALSE;
+  fd = g_open (dest, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0 || fsync (fd) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "Could not write “%s” to disk: %s", dest, g_strerror (saved));
+      if (fd >= 0)
+        close (fd);
+      return FALSE;
+    }
+  close (fd);
+  return TRUE;
+}
+
+/* A database kept by an earlier run (--keep), copied so that the original
+ * stays as it was: comparing two builds on the same tasks then costs no
+ * populate. The source must be closed; its WAL file, which the store keeps
+ * between sessions, is copied with it. */
+static gboolean
+copy_from (const char  *source,
+           const char  *path,
+           GPtrArray   *ids,
+           GError     **error)
+{
+  g_autofree char *wal = g_strconcat (source, "-wal", NULL);
+  g_autofree char *wal_copy = g_strconcat (path, "-wal", NULL);
+  g_autoptr(TandemStore) store = NULL;
+  g_autoptr(GPtrArray) tasks = NULL;
+
+  if (!copy_synced (source, path, error)
+      || (g_file_test (wal, G_FILE_TEST_EXISTS) && !copy_synced (wal, wal_copy, error)))
+    return FALSE;
+  if (!(store = tandem_store_open (path, error))
+      || !(tasks = tandem_store_list_tasks (store, TANDEM_TASK_QUERY_ALL, error)))
+    return FALSE;
+  if ((int) tasks->len != opt_tasks)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "“%s” holds %u tasks, not %d; pass --tasks %u", source, tasks->len,
+                   opt_tasks, tasks->len);
+      return FALSE;
+    }
+  for (guint i = 0; i < tasks->len; i++)
+    g_ptr_array_add (ids, g_strdup (((TandemTask *) g_ptr_array_index (tasks, i))->id));
+  return TRUE;
+}
+
 /* Open and list are timed apart: freeing 100,000 listed tasks between two
  * opens would charge the allocator's page faults to the next open. */
 static gboolean
@@ -358,7 +422,12 @@ run (const char  *dir,
   GStatBuf st;
   double edit_p99, fsync_p99;
 
-  if (!(store = tandem_store_open (path, error)) || !populate (store, ids, error))
+  if (opt_from != NULL)
+    {
+      if (!copy_from (opt_from, path, ids, error))
+        return FALSE;
+    }
+  else if (!(store = tandem_store_open (path, error)) || !populate (store, ids, error))
     return FALSE;
   /* Start the timed part from a checkpointed file, as after a restart. */
   g_clear_object (&store);
@@ -367,6 +436,16 @@ run (const char  *dir,
 
   if ((edit_p99 = time_edits (store, ids, error)) < 0)
     return FALSE;
+  {
+    g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+
+    /* How far the write-ahead log grew: a log that checkpoints keep up
+     * with is rewritten in place from its start; one that only grows makes
+     * every commit extend the file. */
+    if (g_stat (wal, &st) == 0)
+      bench_print_line ("wal_size_after_edits", "\"bytes\":%" G_GINT64_FORMAT,
+                        (gint64) st.st_size);
+  }
   g_clear_object (&store);
   if ((fsync_p99 = time_fsyncs (dir, error)) < 0)
     return FALSE;

@@ -573,6 +573,84 @@ test_reopen_keeps_everything (Fixture       *f,
   g_assert_cmpint (st.st_mode & 0777, ==, 0600);
 }
 
+/* The write-ahead log under a long burst of edits, and between sessions:
+ * it must not grow for as long as the store stays open (it once did, to
+ * 300 MB in 10,000 edits, because its checkpoints never ran), and what the
+ * burst wrote must be there in the next session. */
+#define BURST_EDITS 3000
+
+static void
+test_wal_bounded_under_a_burst (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autoptr(TandemTask) task = create (f->store, "Busy");
+  g_autofree char *wal = g_strconcat (f->path, "-wal", NULL);
+  g_autoptr(TandemTask) stored = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *last = NULL;
+  GStatBuf st;
+
+  for (int i = 0; i < BURST_EDITS; i++)
+    {
+      g_autoptr(JsonObject) changes = json_object_new ();
+      g_autofree char *title = g_strdup_printf ("Edit %d", i);
+
+      json_object_set_string_member (changes, "title", title);
+      json_object_set_string_member (changes, "notes", title);
+      tandem_store_update_task (f->store, task->id, changes, &error);
+      g_assert_no_error (error);
+      g_free (last);
+      last = g_strdup (title);
+    }
+
+  /* Every edit writes several pages of 4 KiB: ~80 MB of log unless
+   * checkpoints copy it into the database and the log starts over. */
+  g_assert_cmpint (g_stat (wal, &st), ==, 0);
+  g_assert_cmpint (st.st_size, <, 32 * 1024 * 1024);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+
+  g_clear_object (&f->store);
+  f->store = tandem_store_open (f->path, &error);
+  g_assert_no_error (error);
+  stored = get (f->store, task->id);
+  g_assert_cmpstr (stored->title, ==, last);
+  g_assert_cmpstr (stored->notes, ==, last);
+}
+
+/* A session that closes while another program reads the database leaves
+ * the log as it is, without waiting, and loses nothing. */
+static void
+test_close_while_another_reads (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autoptr(TandemTask) task = create (f->store, "Shared");
+  g_autoptr(TandemTask) stored = NULL;
+  g_autoptr(GError) error = NULL;
+  sqlite3 *reader = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 start;
+
+  g_assert_cmpint (sqlite3_open_v2 (f->path, &reader, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (reader, "BEGIN", NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (reader, "SELECT count(*) FROM tasks", -1, &stmt, NULL),
+                   ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpint (sqlite3_column_int (stmt, 0), ==, 1);
+
+  start = g_get_monotonic_time ();
+  g_clear_object (&f->store);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
+
+  sqlite3_finalize (stmt);
+  sqlite3_exec (reader, "COMMIT", NULL, NULL, NULL);
+  sqlite3_close (reader);
+
+  f->store = tandem_store_open (f->path, &error);
+  g_assert_no_error (error);
+  stored = get (f->store, task->id);
+  g_assert_cmpstr (stored->title, ==, "Shared");
+}
+
 /* Opening files that are not ours */
 
 static char *
@@ -844,6 +922,8 @@ main (int    argc,
   ADD ("/store/move-and-order", test_move_and_order);
   ADD ("/store/history-records-changes", test_history_records_changes);
   ADD ("/store/reopen-keeps-everything", test_reopen_keeps_everything);
+  ADD ("/store/wal-bounded-under-a-burst", test_wal_bounded_under_a_burst);
+  ADD ("/store/close-while-another-reads", test_close_while_another_reads);
   ADD ("/store/corrupt-file-refused", test_corrupt_file_refused);
   ADD ("/store/damaged-database-refused", test_damaged_database_refused);
   ADD ("/store/foreign-database-refused", test_foreign_database_refused);

@@ -17,6 +17,10 @@
 /* "TAND": marks a SQLite file as ours (PRAGMA application_id). */
 #define TANDEM_APPLICATION_ID 0x54414e44
 
+/* Bytes the WAL file keeps when it restarts (see wal_hook): a file that
+ * stays its size is rewritten in place, one that is cut is extended again. */
+#define WAL_SIZE_LIMIT 33554432
+
 struct _TandemStore
 {
   GObject     parent_instance;
@@ -26,9 +30,15 @@ struct _TandemStore
   char       *device_id;
   GHashTable *statements;   /* SQL literal -> sqlite3_stmt */
 
-  /* Checkpoints run on a thread of their own (see wal_hook). */
+  /* Checkpoints run on a thread of their own (see wal_hook). The fields
+   * below the mutex are shared with that thread and guarded by it. */
   GThread    *checkpointer;
-  gint        checkpointing;   /* atomic */
+  GMutex      checkpoint_mutex;
+  GCond       checkpoint_cond;
+  gboolean    checkpoint_wanted;
+  gboolean    checkpoint_running;
+  gboolean    checkpoint_quit;
+  int         checkpoint_done;   /* WAL frames the thread's last round left in the file */
 };
 
 G_DEFINE_FINAL_TYPE (TandemStore, tandem_store, G_TYPE_OBJECT)
@@ -185,7 +195,16 @@ tandem_store_finalize (GObject *object)
 {
   TandemStore *self = (TandemStore *) object;
 
-  g_clear_pointer (&self->checkpointer, g_thread_join);
+  if (self->checkpointer != NULL)
+    {
+      g_mutex_lock (&self->checkpoint_mutex);
+      self->checkpoint_quit = TRUE;
+      g_cond_signal (&self->checkpoint_cond);
+      g_mutex_unlock (&self->checkpoint_mutex);
+      g_clear_pointer (&self->checkpointer, g_thread_join);
+    }
+  g_mutex_clear (&self->checkpoint_mutex);
+  g_cond_clear (&self->checkpoint_cond);
 
   g_clear_pointer (&self->statements, g_hash_table_unref);
   if (self->db != NULL)
@@ -213,6 +232,8 @@ tandem_store_init (TandemStore *self)
 {
   /* Keyed by the address of the SQL literal: every query is a constant. */
   self->statements = g_hash_table_new_full (NULL, NULL, NULL, finalize_statement);
+  g_mutex_init (&self->checkpoint_mutex);
+  g_cond_init (&self->checkpoint_cond);
 }
 
 /* Errors */
@@ -677,17 +698,32 @@ ensure_device_id (TandemStore *self,
  * they touch and an fsync of the file. Done in a commit (SQLite's automatic
  * checkpoint) it stalls the one user edit that happens to cross the
  * threshold, about one in a hundred; so the store turns automatic
- * checkpoints off and, once the WAL has grown past a threshold, runs a
- * passive checkpoint on a thread with its own connection. Passive
+ * checkpoints off and, once the WAL has grown past CHECKPOINT_PAGES, wakes a
+ * thread that runs passive checkpoints on a connection of its own. Passive
  * checkpoints never block writers; the last close checkpoints the rest.
  *
- * Small and often is deliberate: the edits that slow down are the ones
- * whose WAL fsync waits behind the checkpoint's writes to the same disk,
- * so their number grows with how long each checkpoint flushes. Waiting for
- * a pause in the writes with a cap of 16,000 pages was tried: under a
- * burst of edits the capped checkpoints flushed for so long that the
- * edit p99 went from under 1 ms to 7-8 ms (docs/benchmarks.md). */
-#define CHECKPOINT_PAGES 1000
+ * A checkpoint alone does not shrink the WAL: SQLite starts writing it from
+ * the beginning again only when a transaction begins while every frame in
+ * it is in the database file. Under a steady stream of edits the thread is
+ * always one commit behind, so the log would grow for as long as the
+ * stream lasts, every commit extending the file (a costlier fsync) and
+ * every page read searching a longer WAL index. So once the thread has
+ * caught up to within CHECKPOINT_TAIL_PAGES, the commit that sees it
+ * copies that small rest itself, in the WAL hook, and the next transaction
+ * restarts the log. That commit pays for a few pages and one fsync of the
+ * database file, once every CHECKPOINT_PAGES.
+ *
+ * How often: each checkpoint cycle costs a burst of edits two slow commits
+ * (the one that takes over, ~10 ms while the database file's fsync writes
+ * what the thread copied, and the one that restarts the log, which fsyncs
+ * the WAL header too), so the fewer cycles the better, until a cycle's
+ * copy is so long that edits queue behind it. In a burst of 10,000 edits,
+ * 1,000 pages put those commits into the p99; 2,000 to 8,000 kept them out
+ * (docs/benchmarks.md). Waiting for a pause in the writes with a cap of
+ * 16,000 pages was tried earlier and made the p99 worse. */
+#define CHECKPOINT_PAGES 4000
+#define CHECKPOINT_TAIL_PAGES 64
+#define CHECKPOINT_ROUNDS 8
 
 static gpointer
 checkpoint_thread (gpointer data)
@@ -695,13 +731,54 @@ checkpoint_thread (gpointer data)
   TandemStore *self = data;
   sqlite3 *db = NULL;
 
-  if (sqlite3_open_v2 (self->path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK)
+  if (sqlite3_open_v2 (self->path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+    g_clear_pointer (&db, sqlite3_close_v2);
+  else
     {
       sqlite3_busy_timeout (db, 1000);
-      sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+      /* A connection learns that the file is in WAL mode on its first read;
+       * until then a checkpoint does nothing and reports -1 frames. */
+      sqlite3_exec (db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
     }
+
+  g_mutex_lock (&self->checkpoint_mutex);
+  for (;;)
+    {
+      int n_log = -1, n_done = -1;
+
+      while (!self->checkpoint_wanted && !self->checkpoint_quit)
+        g_cond_wait (&self->checkpoint_cond, &self->checkpoint_mutex);
+      if (self->checkpoint_quit)
+        break;
+      self->checkpoint_wanted = FALSE;
+      self->checkpoint_running = TRUE;
+      g_mutex_unlock (&self->checkpoint_mutex);
+
+      /* Each round copies what the commits made during the last one added,
+       * so the rounds shrink until one copies so little that the rest is
+       * small enough for a commit to take over. SQLite itself fsyncs the
+       * database file only in a round that catches up with the last
+       * commit; when edits go on meanwhile, that fsync is the taking
+       * over commit's. Doing it here instead was tried: the edits whose WAL
+       * fsync queued behind it made the p99 three times worse. */
+      for (int round = 0, last_done = 0; db != NULL && round < CHECKPOINT_ROUNDS; round++)
+        {
+          if (sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                         &n_log, &n_done) != SQLITE_OK
+              || n_done - last_done <= CHECKPOINT_TAIL_PAGES)
+            break;
+          last_done = n_done;
+        }
+
+      g_mutex_lock (&self->checkpoint_mutex);
+      self->checkpoint_running = FALSE;
+      self->checkpoint_done = n_done;
+    }
+  g_mutex_unlock (&self->checkpoint_mutex);
+
+  /* Closed before the store's own connection, so that one is the last and
+   * its close checkpoints the WAL and removes it. */
   sqlite3_close_v2 (db);
-  g_atomic_int_set (&self->checkpointing, FALSE);
   return NULL;
 }
 
@@ -712,13 +789,31 @@ wal_hook (gpointer    data,
           int         n_pages)
 {
   TandemStore *self = data;
+  gboolean copy_rest = FALSE;
 
-  if (n_pages >= CHECKPOINT_PAGES && g_atomic_int_compare_and_exchange (&self->checkpointing,
-                                                                         FALSE, TRUE))
+  g_mutex_lock (&self->checkpoint_mutex);
+  if (!self->checkpoint_running)
     {
-      g_clear_pointer (&self->checkpointer, g_thread_join);
-      self->checkpointer = g_thread_new ("tandem-checkpoint", checkpoint_thread, self);
+      /* A log shorter than what the thread checkpointed has restarted. */
+      if (n_pages < self->checkpoint_done)
+        self->checkpoint_done = 0;
+      if (self->checkpoint_done > 0 && n_pages - self->checkpoint_done <= CHECKPOINT_TAIL_PAGES)
+        {
+          copy_rest = TRUE;
+          self->checkpoint_done = 0;
+        }
+      else if (n_pages >= CHECKPOINT_PAGES && !self->checkpoint_wanted)
+        {
+          self->checkpoint_wanted = TRUE;
+          if (self->checkpointer == NULL)
+            self->checkpointer = g_thread_new ("tandem-checkpoint", checkpoint_thread, self);
+          g_cond_signal (&self->checkpoint_cond);
+        }
     }
+  g_mutex_unlock (&self->checkpoint_mutex);
+
+  if (copy_rest)
+    sqlite3_wal_checkpoint_v2 (db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
   return SQLITE_OK;
 }
 
@@ -752,6 +847,8 @@ tandem_store_open (const char *path,
 
   sqlite3_exec (self->db, "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL);
   sqlite3_wal_hook (self->db, wal_hook, self);
+  sqlite3_exec (self->db, "PRAGMA journal_size_limit = " G_STRINGIFY (WAL_SIZE_LIMIT), NULL, NULL,
+                NULL);
 
   return g_steal_pointer (&self);
 }
