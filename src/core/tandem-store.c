@@ -738,7 +738,8 @@ checkpoint_thread (gpointer data)
       sqlite3_busy_timeout (db, 1000);
       /* A connection learns that the file is in WAL mode on its first read;
        * until then a checkpoint does nothing and reports -1 frames. */
-      sqlite3_exec (db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+      sqlite3_exec (db, "PRAGMA synchronous = FULL; SELECT count(*) FROM sqlite_schema", NULL,
+                    NULL, NULL);
     }
 
   g_mutex_lock (&self->checkpoint_mutex);
