@@ -659,6 +659,16 @@ send_request (TandemSyncEngine        *self,
                                   request->authorization);
   if (request->body != NULL)
     soup_message_set_request_body_from_bytes (message, request->content_type, request->body);
+  /* libsoup sends a GET again by itself when a kept-alive connection
+   * closes before any answer, and libsoup 3.2 can then crash: the read it
+   * was waiting for completes without error on a message whose I/O has
+   * been torn down (run_until_read_done() asks a NULL io for the response
+   * stream). A GET on a connection of its own is never re-sent that way:
+   * its failure comes back here, and the attempt is retried like any
+   * other. POSTs are never re-sent by libsoup and keep reusing
+   * connections. */
+  if (g_strcmp0 (request->method, "POST") != 0)
+    soup_message_add_flags (message, SOUP_MESSAGE_NEW_CONNECTION);
   soup_session_send_and_read_async (self->session, message, G_PRIORITY_DEFAULT, cancellable,
                                     soup_sent, call);
 }
