@@ -356,6 +356,52 @@ test_edit_vs_delete_restore_or_discard (Fixture       *f,
                                                   "notes"), ==, "worth keeping");
 }
 
+/* This device edited a task, deleted it and restored it, all before it
+ * heard that another device deleted it. The 409 comes back for the edit,
+ * the first op queued, not for the restore: the restore undid this
+ * device's own delete, not the other device's, so the edit meets that
+ * delete and the user is asked. Sending the restore again on the newest
+ * tombstone would bring the task back without a question. */
+static void
+test_restore_of_own_delete_meets_newer_delete (Fixture       *f,
+                                               gconstpointer  data)
+{
+  g_autoptr(TandemTask) task = create (f, "Mine", "");
+  g_autoptr(TandemTask) server = acknowledge_all (f, 1);
+  g_autoptr(TandemTask) remote = NULL;
+  g_autoptr(TandemConflict) conflict = NULL;
+  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_record_free);
+  g_autoptr(GPtrArray) ops = NULL;
+  g_autoptr(GError) error = NULL;
+  TandemPushSummary summary;
+
+  edit (f, task->id, "title", "Mine, edited");
+  g_assert_true (tandem_store_delete_task (f->store, task->id, &error));
+  g_assert_true (tandem_store_restore_task (f->store, task->id, &error));
+  g_assert_no_error (error);
+
+  /* The other device's delete, read before the ops went out. */
+  remote = tandem_task_copy (server);
+  remote->rev = 2;
+  remote->deleted = TRUE;
+  g_ptr_array_add (records, tandem_record_new_task (tandem_task_copy (remote)));
+  g_assert_true (tandem_store_apply_changes (f->store, records, "cursor-2", NULL, &error));
+  g_assert_no_error (error);
+
+  summary = answer_conflict (f, remote);
+  g_assert_cmpuint (summary.conflicts, ==, 1);
+  g_assert_cmpuint (summary.merged, ==, 0);
+  conflict = tandem_store_get_conflict (f->store, task->id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (conflict->kind, ==, TANDEM_CONFLICT_EDIT_VS_DELETE);
+
+  /* Nothing goes out until the user answers. */
+  ops = tandem_store_outbox_next_batch (f->store, 500, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < ops->len; i++)
+    g_assert_cmpstr (((TandemOp *) g_ptr_array_index (ops, i))->entity_id, !=, task->id);
+}
+
 /* "Restore with my edits" answers the title shown next to the deleted
  * version: when the restore meets a newer revision (restored and edited
  * elsewhere meanwhile), the title kept goes out against the title the user
@@ -617,6 +663,8 @@ main (int    argc,
   ADD ("/store-sync/same-title-needs-review-then-resolve", test_same_title_needs_review_then_resolve);
   ADD ("/store-sync/edit-vs-delete-restore", test_edit_vs_delete_restore_or_discard);
   ADD ("/store-sync/restore-keeps-answered-title", test_restore_keeps_answered_title);
+  ADD ("/store-sync/restore-of-own-delete-meets-newer-delete",
+       test_restore_of_own_delete_meets_newer_delete);
   ADD ("/store-sync/discard-takes-tombstone", test_discard_takes_tombstone);
   ADD ("/store-sync/pull-rebases-pending", test_pull_rebases_pending);
   ADD ("/store-sync/pull-new-and-tombstone", test_pull_new_and_tombstone);

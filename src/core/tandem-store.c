@@ -3042,6 +3042,21 @@ record_merge_history (TandemStore             *self,
   return TRUE;
 }
 
+/* Whether @ops hold a restore made on a revision older than @rev. */
+static gboolean
+restore_predates (GPtrArray *ops,
+                  gint64     rev)
+{
+  for (guint i = 0; i < ops->len; i++)
+    {
+      const TandemOp *op = g_ptr_array_index (ops, i);
+
+      if (op->kind == TANDEM_OP_RESTORE && op->base_rev < rev)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /* A 409 for an op of @local: merge with the field policies, or keep the
  * question for the user (DESIGN §5 steps 1-3). */
 static gboolean
@@ -3088,8 +3103,12 @@ handle_conflict (TandemStore       *self,
 
   /* A restore refused on a tombstone: another device deleted the task
    * again after the version this device restored. Restore with this
-   * device's edits, or let it go: the user decides (DESIGN §5). */
-  if (op->kind == TANDEM_OP_RESTORE && remote->deleted)
+   * device's edits, or let it go: the user decides (DESIGN §5). The same
+   * holds when the 409 came back for an op queued before the restore (an
+   * edit, then a delete and a restore here): that restore undid this
+   * device's own delete, older than the tombstone, so the merge below must
+   * not send it again on the newest revision without a question. */
+  if (remote->deleted && (op->kind == TANDEM_OP_RESTORE || restore_predates (ops, remote->rev)))
     {
       base->deleted = FALSE;
       summary->conflicts++;
