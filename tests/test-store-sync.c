@@ -356,6 +356,72 @@ test_edit_vs_delete_restore_or_discard (Fixture       *f,
                                                   "notes"), ==, "worth keeping");
 }
 
+/* A question about a title is open, and the user deletes the task before
+ * answering: the question becomes "deleted here, edited there" (keep it
+ * deleted, or take the other device's version), never a choice of values
+ * for the tombstone, which merges by itself. Restoring it again brings the
+ * title question back. */
+static void
+test_delete_while_edit_question_open (Fixture       *f,
+                                      gconstpointer  data)
+{
+  g_autoptr(TandemTask) task = create (f, "Draft", "");
+  g_autoptr(TandemTask) server = acknowledge_all (f, 1);
+  g_autoptr(TandemTask) remote = NULL;
+  g_autoptr(TandemTask) row = NULL;
+  g_autoptr(GError) error = NULL;
+  TandemPushSummary summary;
+
+  edit (f, task->id, "title", "Draft here");
+  remote = tandem_task_copy (server);
+  remote->rev = 2;
+  g_free (remote->title);
+  remote->title = g_strdup ("Draft there");
+  summary = answer_conflict (f, remote);
+  g_assert_cmpuint (summary.conflicts, ==, 1);
+
+  g_assert_true (tandem_store_delete_task (f->store, task->id, &error));
+  g_assert_no_error (error);
+  {
+    g_autoptr(GPtrArray) conflicts = tandem_store_list_conflicts (f->store, &error);
+    TandemConflict *conflict;
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (conflicts->len, ==, 1);
+    conflict = g_ptr_array_index (conflicts, 0);
+    g_assert_cmpint (conflict->kind, ==, TANDEM_CONFLICT_DELETE_VS_EDIT);
+    g_assert_cmpint (conflict->merge->kind, ==, TANDEM_CONFLICT_DELETE_VS_EDIT);
+  }
+
+  g_assert_true (tandem_store_restore_task (f->store, task->id, &error));
+  g_assert_no_error (error);
+  {
+    g_autoptr(TandemConflict) conflict = tandem_store_get_conflict (f->store, task->id, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpint (conflict->kind, ==, TANDEM_CONFLICT_EDIT);
+    g_assert_cmpuint (conflict->merge->conflicts->len, ==, 1);
+    g_assert_cmpint (((TandemFieldConflict *) g_ptr_array_index (conflict->merge->conflicts, 0))->field,
+                     ==, TANDEM_FIELD_TITLE);
+  }
+
+  /* Deleted again and answered "keep it deleted": one delete goes out on
+   * the other device's revision. */
+  g_assert_true (tandem_store_delete_task (f->store, task->id, &error));
+  g_assert_true (tandem_store_resolve_conflict (f->store, task->id, TANDEM_RESOLUTION_LOCAL, NULL,
+                                                &error));
+  g_assert_no_error (error);
+  row = get (f, task->id);
+  g_assert_true (row->deleted);
+  {
+    g_autoptr(GPtrArray) ops = outbox (f);
+
+    g_assert_cmpuint (ops->len, ==, 1);
+    g_assert_cmpint (((TandemOp *) g_ptr_array_index (ops, 0))->kind, ==, TANDEM_OP_DELETE);
+    g_assert_cmpint (((TandemOp *) g_ptr_array_index (ops, 0))->base_rev, ==, 2);
+  }
+}
+
 /* This device edited a task, deleted it and restored it, all before it
  * heard that another device deleted it. The 409 comes back for the edit,
  * the first op queued, not for the restore: the restore undid this
@@ -663,6 +729,7 @@ main (int    argc,
   ADD ("/store-sync/same-title-needs-review-then-resolve", test_same_title_needs_review_then_resolve);
   ADD ("/store-sync/edit-vs-delete-restore", test_edit_vs_delete_restore_or_discard);
   ADD ("/store-sync/restore-keeps-answered-title", test_restore_keeps_answered_title);
+  ADD ("/store-sync/delete-while-edit-question-open", test_delete_while_edit_question_open);
   ADD ("/store-sync/restore-of-own-delete-meets-newer-delete",
        test_restore_of_own_delete_meets_newer_delete);
   ADD ("/store-sync/discard-takes-tombstone", test_discard_takes_tombstone);

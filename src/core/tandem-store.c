@@ -3541,7 +3541,17 @@ complete_conflict (TandemStore    *self,
   if (!(conflict->local = load_task (self, conflict->task_id, error)))
     return FALSE;
   conflict->merge = tandem_merge_tasks (conflict->base, conflict->local, conflict->remote);
-  /* The kind found when the server refused stays the question asked. */
+  /* The user deleted the task here, or restored it, while the question was
+   * open: it is now about the delete (keep it deleted, or take the other
+   * device's version), or again about the values; never a value to choose
+   * for the tombstone, which only this side changed. */
+  if ((conflict->kind == TANDEM_CONFLICT_EDIT &&
+       conflict->merge->kind == TANDEM_CONFLICT_DELETE_VS_EDIT) ||
+      (conflict->kind == TANDEM_CONFLICT_DELETE_VS_EDIT && !conflict->local->deleted &&
+       conflict->merge->kind == TANDEM_CONFLICT_EDIT))
+    conflict->kind = conflict->merge->kind;
+  /* Otherwise the kind found when the server refused stays the question
+   * asked. */
   if (conflict->merge->kind == TANDEM_CONFLICT_NONE || conflict->kind != TANDEM_CONFLICT_EDIT)
     conflict->merge->kind = conflict->kind;
   return TRUE;
