@@ -562,6 +562,119 @@ test_restore_keeps_answered_title (Fixture       *f,
   }
 }
 
+/* This device deleted a task, read another device's new title for it
+ * (its row, in the Trash, follows the server), restored it and commented,
+ * all before its ops went out; meanwhile a third device renamed it again.
+ * The titles that collide are both from elsewhere: the title this device
+ * saw when deleting is no edit of its own once the delete is undone, so
+ * the 409 merges by itself, without a question about nothing. */
+static void
+test_undone_delete_claims_no_field (Fixture       *f,
+                                 gconstpointer  data)
+{
+  g_autoptr(TandemTask) task = create (f, "Plan", "");
+  g_autoptr(TandemTask) server = acknowledge_all (f, 1);
+  g_autoptr(TandemTask) renamed = NULL;
+  g_autoptr(TandemTask) remote = NULL;
+  g_autoptr(TandemTask) row = NULL;
+  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_record_free);
+  g_autoptr(GPtrArray) ops = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *comment_id = NULL;
+  TandemPushSummary summary;
+  TandemOp *op;
+
+  g_assert_true (tandem_store_delete_task (f->store, task->id, &error));
+  g_assert_no_error (error);
+  renamed = tandem_task_copy (server);
+  renamed->rev = 2;
+  g_free (renamed->title);
+  renamed->title = g_strdup ("Plan, second");
+  g_ptr_array_add (records, tandem_record_new_task (tandem_task_copy (renamed)));
+  g_assert_true (tandem_store_apply_changes (f->store, records, "cursor-2", NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (tandem_store_restore_task (f->store, task->id, &error));
+  g_assert_no_error (error);
+  comment_id = tandem_store_add_comment (f->store, task->id, "still on", &error);
+  g_assert_no_error (error);
+
+  /* The delete, first in the outbox, meets revision 3. */
+  remote = tandem_task_copy (renamed);
+  remote->rev = 3;
+  g_free (remote->title);
+  remote->title = g_strdup ("Plan, third");
+  summary = answer_conflict (f, remote);
+  g_assert_cmpuint (summary.conflicts, ==, 0);
+  g_assert_cmpuint (summary.merged, ==, 1);
+  g_assert_null (tandem_store_get_conflict (f->store, task->id, NULL));
+
+  row = get (f, task->id);
+  g_assert_false (row->deleted);
+  g_assert_cmpstr (row->title, ==, "Plan, third");
+  g_assert_cmpint (row->rev, ==, 3);
+  /* Only the comment goes out: the delete and the restore cancel out. */
+  ops = outbox (f);
+  g_assert_cmpuint (ops->len, ==, 1);
+  op = g_ptr_array_index (ops, 0);
+  g_assert_cmpint (op->kind, ==, TANDEM_OP_COMMENT_ADD);
+  g_assert_cmpstr (json_object_get_string_member (op->patch, "comment_id"), ==, comment_id);
+}
+
+/* A notes question is open when the other device's notes change again, now
+ * on a line apart from the one edited here: the pull leaves nothing to ask,
+ * so the edits merge by themselves and one update goes out on the newest
+ * revision, instead of a question without a colliding field. */
+static void
+test_question_gone_after_pull_merges (Fixture       *f,
+                                      gconstpointer  data)
+{
+  g_autoptr(TandemTask) task = create (f, "Trip", "day 1\nday 2\n");
+  g_autoptr(TandemTask) server = acknowledge_all (f, 1);
+  g_autoptr(TandemTask) remote = NULL;
+  g_autoptr(TandemTask) row = NULL;
+  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_record_free);
+  g_autoptr(GPtrArray) ops = NULL;
+  g_autoptr(GPtrArray) history = NULL;
+  g_autoptr(GError) error = NULL;
+  TandemPushSummary summary;
+  TandemOp *op;
+  gboolean merged_line = FALSE;
+
+  edit (f, task->id, "notes", "day 1 (museum)\nday 2\n");
+  remote = tandem_task_copy (server);
+  remote->rev = 2;
+  g_free (remote->notes);
+  remote->notes = g_strdup ("day 1 (beach)\nday 2\n");
+  summary = answer_conflict (f, remote);
+  g_assert_cmpuint (summary.conflicts, ==, 1);
+
+  /* There, the first line went back and a third one came. */
+  remote->rev = 3;
+  g_free (remote->notes);
+  remote->notes = g_strdup ("day 1\nday 2\nday 3\n");
+  g_ptr_array_add (records, tandem_record_new_task (tandem_task_copy (remote)));
+  g_assert_true (tandem_store_apply_changes (f->store, records, "cursor-3", NULL, &error));
+  g_assert_no_error (error);
+
+  g_assert_null (tandem_store_get_conflict (f->store, task->id, NULL));
+  row = get (f, task->id);
+  g_assert_cmpstr (row->notes, ==, "day 1 (museum)\nday 2\nday 3\n");
+  g_assert_cmpint (row->sync_status, ==, TANDEM_SYNC_PENDING);
+  ops = outbox (f);
+  g_assert_cmpuint (ops->len, ==, 1);
+  op = g_ptr_array_index (ops, 0);
+  g_assert_cmpint (op->kind, ==, TANDEM_OP_UPDATE);
+  g_assert_cmpint (op->base_rev, ==, 3);
+  g_assert_cmpstr (json_object_get_string_member (op->patch, "notes"), ==,
+                   "day 1 (museum)\nday 2\nday 3\n");
+  history = tandem_store_get_history (f->store, task->id, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < history->len; i++)
+    merged_line |= g_strcmp0 (((TandemHistoryEntry *) g_ptr_array_index (history, i))->note,
+                              "notes merged with a change from another device") == 0;
+  g_assert_true (merged_line);
+}
+
 static void
 test_discard_takes_tombstone (Fixture       *f,
                               gconstpointer  data)
@@ -732,6 +845,8 @@ main (int    argc,
   ADD ("/store-sync/delete-while-edit-question-open", test_delete_while_edit_question_open);
   ADD ("/store-sync/restore-of-own-delete-meets-newer-delete",
        test_restore_of_own_delete_meets_newer_delete);
+  ADD ("/store-sync/undone-delete-claims-no-field", test_undone_delete_claims_no_field);
+  ADD ("/store-sync/question-gone-after-pull-merges", test_question_gone_after_pull_merges);
   ADD ("/store-sync/discard-takes-tombstone", test_discard_takes_tombstone);
   ADD ("/store-sync/pull-rebases-pending", test_pull_rebases_pending);
   ADD ("/store-sync/pull-new-and-tombstone", test_pull_new_and_tombstone);

@@ -2808,7 +2808,12 @@ rebase_list (TandemStore      *self,
 
 /* What the local edits of a task started from: its base snapshot with each
  * field the queued ops changed set back to the value the user saw when
- * changing it (the op's own base, DESIGN §3). */
+ * changing it (the op's own base, DESIGN §3). A delete's base holds every
+ * field as the user saw it, not values this device wrote: a pull since
+ * then moved the row on to the server's values. Once a later restore
+ * undid that delete it tells nothing, and taken as the base it would make
+ * another device's change look like this device's own edit, colliding
+ * with any newer one. */
 static TandemTask *
 edit_base (TandemStore      *self,
            const TandemTask *local,
@@ -2818,6 +2823,7 @@ edit_base (TandemStore      *self,
 {
   g_autoptr(GError) local_error = NULL;
   TandemTask *base = tandem_store_get_task_base (self, local->id, &local_error);
+  gboolean restored_later = FALSE;
 
   if (local_error != NULL)
     {
@@ -2836,6 +2842,10 @@ edit_base (TandemStore      *self,
       const char *name;
       JsonNode *value;
 
+      if (op->kind == TANDEM_OP_RESTORE)
+        restored_later = TRUE;
+      if (op->kind == TANDEM_OP_DELETE && restored_later)
+        continue;
       json_object_iter_init (&iter, op->base);
       while (json_object_iter_next (&iter, &name, &value))
         {
@@ -3355,6 +3365,48 @@ record_remote_history (TandemStore      *self,
   return TRUE;
 }
 
+static gboolean clear_conflict (TandemStore *self,
+                                const char  *task_id,
+                                GError     **error);
+
+/* A question about values still open when a newer version of its task
+ * arrives: when the other device's value has moved on so that it no longer
+ * collides with this device's (its notes hunk now apart from the one
+ * written here, say), nothing is left to ask. The held edits then merge by
+ * the field policies, as a 409 that merges cleanly does (DESIGN §5 step
+ * 2), against the first of them, the op the server would refuse. */
+static gboolean
+merge_settled_question (TandemStore      *self,
+                        const TandemTask *server,
+                        GError          **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(TandemConflict) conflict = NULL;
+  g_autoptr(GPtrArray) ops = NULL;
+  TandemPushSummary ignored = { 0 };
+
+  if (server->deleted)
+    return TRUE;
+  if (!(conflict = tandem_store_get_conflict (self, server->id, &local_error)))
+    {
+      if (g_error_matches (local_error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND))
+        return TRUE;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  /* A question that already holds a newer version waits for that one. */
+  if (conflict->remote_rev != server->rev || conflict->kind != TANDEM_CONFLICT_EDIT ||
+      conflict->merge->conflicts->len > 0)
+    return TRUE;
+
+  if (!clear_conflict (self, server->id, error) ||
+      !(ops = ops_of_entity (self, server->id, error)))
+    return FALSE;
+  if (ops->len == 0)
+    return refresh_sync_status (self, TANDEM_ENTITY_TASK, server->id, error);
+  return handle_conflict (self, g_ptr_array_index (ops, 0), server, &ignored, error);
+}
+
 static gboolean
 apply_remote_task (TandemStore      *self,
                    const TandemTask *server,
@@ -3414,7 +3466,8 @@ apply_remote_task (TandemStore      *self,
   /* A record this device never had that was deleted before it arrived has
    * nothing to show but the Trash; keep it there like any other. */
   return record_remote_history (self, known, server, error) &&
-         rebase_task_with_snapshot (self, server, snapshot, error);
+         rebase_task_with_snapshot (self, server, snapshot, error) &&
+         merge_settled_question (self, server, error);
 }
 
 static gboolean
