@@ -303,6 +303,17 @@ test_move_and_lists (Fixture       *f,
   g_clear_pointer (&tasks, json_node_unref);
   tasks = OK_JSON (f, "show", w, "--json");
   g_assert_cmpstr (json_object_get_string_member (json_node_get_object (tasks), "list_id"), ==, list_id);
+
+  /* A list id may be shortened like a task id, in either case. */
+  {
+    g_autofree char *prefix = g_ascii_strup (list_id, 8);
+    g_autofree char *short_w = OK (f, "add", "Also in Work", "--list", prefix);
+
+    g_clear_pointer (&tasks, json_node_unref);
+    tasks = OK_JSON (f, "show", short_w, "--json");
+    g_assert_cmpstr (json_object_get_string_member (json_node_get_object (tasks), "list_id"), ==,
+                     list_id);
+  }
 }
 
 static void
@@ -430,6 +441,8 @@ test_bad_input (Fixture       *f,
     { { "list-add", "" }, "list name" },
     { { "comment", id, " " }, "comment is empty" },
     { { "add", "x", "--list", unknown }, "no list" },
+    { { "add", "x", "--list", "Work" }, "not a list id" },
+    { { "add", "x", "--list", "abc" }, "not a list id" },
     { { "edit", gone, "--title", "Back?" }, "Trash" },
     { { "delete", gone }, "already in the Trash" },
     { { "restore", id }, "not in the Trash" },

@@ -323,7 +323,12 @@ cmd_add (Context *ctx,
   if ((value = args_get (ctx->args, "priority")) && !parse_priority (value, &draft->priority, error))
     return EXIT_BAD_INPUT;
   if ((value = args_get (ctx->args, "list")))
-    draft->list_id = g_ascii_strdown (value, -1);
+    {
+      g_autofree char *lower = g_ascii_strdown (value, -1);
+
+      if (!(draft->list_id = tandem_store_resolve_list_id (ctx->store, lower, error)))
+        return EXIT_BAD_INPUT;
+    }
   for (guint i = 0; tags != NULL && i < tags->len; i++)
     {
       if (!tandem_validate_tag (g_ptr_array_index (tags, i), error))

@@ -2022,10 +2022,17 @@ tandem_store_move_task (TandemStore *self,
 
 /* Reading */
 
-char *
-tandem_store_resolve_task_id (TandemStore *self,
-                              const char  *id_or_prefix,
-                              GError     **error)
+/* The one row of @sql's table whose id starts with @prefix (at least 4
+ * characters of a UUID, lowercase). The messages name the kind of row. */
+static char *
+resolve_id (TandemStore *self,
+            const char  *sql,
+            const char  *id_or_prefix,
+            const char  *not_an_id,
+            const char  *not_found_format,
+            const char  *ambiguous,
+            const char  *action,
+            GError     **error)
 {
   g_autofree char *upper = NULL;
   g_autofree char *found = NULL;
@@ -2033,15 +2040,10 @@ tandem_store_resolve_task_id (TandemStore *self,
   gsize len;
   int rc, n = 0;
 
-  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
-  g_return_val_if_fail (id_or_prefix != NULL, NULL);
-
   len = strlen (id_or_prefix);
   if (len < 4 || len > 36 || strspn (id_or_prefix, "0123456789abcdef-") != len)
     {
-      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND,
-                   /* Translators: %s is what was given as the id of a task */
-                   _("“%s” is not a task id (a UUID, or at least its first 4 characters)"),
+      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND, not_an_id,
                    id_or_prefix);
       return NULL;
     }
@@ -2049,8 +2051,7 @@ tandem_store_resolve_task_id (TandemStore *self,
   /* Ids are lowercase hex and '-'; every id with the prefix sorts below
    * the prefix followed by 'g'. */
   upper = g_strconcat (id_or_prefix, "g", NULL);
-  if (!(stmt = prepare (self, "SELECT id FROM tasks WHERE id >= ? AND id < ? ORDER BY id LIMIT 2",
-                        error)))
+  if (!(stmt = prepare (self, sql, error)))
     return NULL;
   bind_text (stmt, 1, id_or_prefix);
   bind_text (stmt, 2, upper);
@@ -2062,22 +2063,59 @@ tandem_store_resolve_task_id (TandemStore *self,
   sqlite3_reset (stmt);
   if (rc != SQLITE_DONE)
     {
-      set_db_error (self, rc, NC_("database action", "look up a task"), error);
+      set_db_error (self, rc, action, error);
       return NULL;
     }
   if (n == 0)
     {
-      not_found (error, N_("There is no task with id “%s”"), id_or_prefix);
+      not_found (error, not_found_format, id_or_prefix);
       return NULL;
     }
   if (n > 1)
     {
-      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND,
-                   /* Translators: %s is the start of the id of a task */
-                   _("“%s” matches more than one task; give more of the id"), id_or_prefix);
+      g_set_error (error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND, ambiguous,
+                   id_or_prefix);
       return NULL;
     }
   return g_steal_pointer (&found);
+}
+
+char *
+tandem_store_resolve_task_id (TandemStore *self,
+                              const char  *id_or_prefix,
+                              GError     **error)
+{
+  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
+  g_return_val_if_fail (id_or_prefix != NULL, NULL);
+
+  return resolve_id (self, "SELECT id FROM tasks WHERE id >= ? AND id < ? ORDER BY id LIMIT 2",
+                     id_or_prefix,
+                     /* Translators: %s is what was given as the id of a task */
+                     _("“%s” is not a task id (a UUID, or at least its first 4 characters)"),
+                     N_("There is no task with id “%s”"),
+                     /* Translators: %s is the start of the id of a task */
+                     _("“%s” matches more than one task; give more of the id"),
+                     NC_("database action", "look up a task"), error);
+}
+
+char *
+tandem_store_resolve_list_id (TandemStore *self,
+                              const char  *id_or_prefix,
+                              GError     **error)
+{
+  g_return_val_if_fail (TANDEM_IS_STORE (self), NULL);
+  g_return_val_if_fail (id_or_prefix != NULL, NULL);
+
+  return resolve_id (self,
+                     "SELECT id FROM lists WHERE id >= ? AND id < ? AND NOT deleted "
+                     "ORDER BY id LIMIT 2",
+                     id_or_prefix,
+                     /* Translators: %s is what was given as the id of a list */
+                     _("“%s” is not a list id (a UUID, or at least its first 4 characters)"),
+                     N_("There is no list with id “%s”"),
+                     /* Translators: %s is the start of the id of a list */
+                     _("“%s” matches more than one list; give more of the id"),
+                     NC_("database action", "look up a list"), error);
 }
 
 TandemTask *

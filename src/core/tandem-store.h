@@ -116,6 +116,9 @@ gboolean     tandem_store_move_task         (TandemStore       *self,
 char        *tandem_store_resolve_task_id   (TandemStore       *self,
                                              const char        *id_or_prefix,
                                              GError           **error);
+char        *tandem_store_resolve_list_id   (TandemStore       *self,
+                                             const char        *id_or_prefix,
+                                             GError           **error);
 TandemTask  *tandem_store_get_task          (TandemStore       *self,
                                              const char        *id,
                                              GError           **error);
