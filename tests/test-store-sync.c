@@ -675,6 +675,59 @@ test_question_gone_after_pull_merges (Fixture       *f,
   g_assert_true (merged_line);
 }
 
+/* Another device renamed a task and then deleted it while this device,
+ * which never heard of the new title, edited its notes. "Restore with my
+ * edits" restores the notes written here; the title, which only the other
+ * device changed and the question did not show, keeps that device's value
+ * instead of going out as this device's older copy. */
+static void
+test_restore_with_my_edits_keeps_their_title (Fixture       *f,
+                                              gconstpointer  data)
+{
+  g_autoptr(TandemTask) task = create (f, "Plan", "");
+  g_autoptr(TandemTask) server = acknowledge_all (f, 1);
+  g_autoptr(TandemTask) deleted = NULL;
+  g_autoptr(TandemTask) row = NULL;
+  g_autoptr(GPtrArray) ops = NULL;
+  g_autoptr(GError) error = NULL;
+  TandemPushSummary summary;
+  TandemOp *op;
+
+  edit (f, task->id, "notes", "written here\n");
+  deleted = tandem_task_copy (server);
+  deleted->rev = 3;
+  deleted->deleted = TRUE;
+  g_free (deleted->title);
+  deleted->title = g_strdup ("Plan there");
+
+  summary = answer_conflict (f, deleted);
+  g_assert_cmpuint (summary.conflicts, ==, 1);
+  {
+    g_autoptr(TandemConflict) conflict = tandem_store_get_conflict (f->store, task->id, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpint (conflict->kind, ==, TANDEM_CONFLICT_EDIT_VS_DELETE);
+    for (guint i = 0; i < conflict->merge->conflicts->len; i++)
+      g_assert_cmpint (((TandemFieldConflict *) g_ptr_array_index (conflict->merge->conflicts, i))->field,
+                       !=, TANDEM_FIELD_TITLE);
+  }
+  g_assert_true (tandem_store_resolve_conflict (f->store, task->id, TANDEM_RESOLUTION_LOCAL, NULL,
+                                                &error));
+  g_assert_no_error (error);
+
+  ops = outbox (f);
+  g_assert_cmpuint (ops->len, ==, 1);
+  op = g_ptr_array_index (ops, 0);
+  g_assert_cmpint (op->kind, ==, TANDEM_OP_RESTORE);
+  g_assert_cmpint (op->base_rev, ==, 3);
+  g_assert_cmpstr (json_object_get_string_member (op->patch, "notes"), ==, "written here\n");
+  g_assert_false (json_object_has_member (op->patch, "title"));
+  row = get (f, task->id);
+  g_assert_false (row->deleted);
+  g_assert_cmpstr (row->title, ==, "Plan there");
+  g_assert_cmpstr (row->notes, ==, "written here\n");
+}
+
 static void
 test_discard_takes_tombstone (Fixture       *f,
                               gconstpointer  data)
@@ -847,6 +900,8 @@ main (int    argc,
        test_restore_of_own_delete_meets_newer_delete);
   ADD ("/store-sync/undone-delete-claims-no-field", test_undone_delete_claims_no_field);
   ADD ("/store-sync/question-gone-after-pull-merges", test_question_gone_after_pull_merges);
+  ADD ("/store-sync/restore-with-my-edits-keeps-their-title",
+       test_restore_with_my_edits_keeps_their_title);
   ADD ("/store-sync/discard-takes-tombstone", test_discard_takes_tombstone);
   ADD ("/store-sync/pull-rebases-pending", test_pull_rebases_pending);
   ADD ("/store-sync/pull-new-and-tombstone", test_pull_new_and_tombstone);

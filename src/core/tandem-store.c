@@ -2847,11 +2847,11 @@ rebase_list (TandemStore      *self,
 /* What the local edits of a task started from: its base snapshot with each
  * field the queued ops changed set back to the value the user saw when
  * changing it (the op's own base, DESIGN §3). A delete's base holds every
- * field as the user saw it, not values this device wrote: a pull since
- * then moved the row on to the server's values. Once a later restore
- * undid that delete it tells nothing, and taken as the base it would make
- * another device's change look like this device's own edit, colliding
- * with any newer one. */
+ * field as the user saw it, not values this device wrote, and a pull since
+ * may have moved the row on to another device's values. Once a later
+ * restore undid that delete it tells nothing: taken as the base, it would
+ * make another device's change look like this device's own edit, which
+ * then collides with any newer one. */
 static TandemTask *
 edit_base (TandemStore      *self,
            const TandemTask *local,
@@ -3838,9 +3838,13 @@ resolve (TandemStore *self,
 
   if (conflict->kind == TANDEM_CONFLICT_EDIT_VS_DELETE)
     {
-      /* Restore with this device's edits; the server may no longer know
-       * the task at all (revision 0), then it is created again. */
-      final = tandem_task_copy (conflict->local);
+      /* Restore with this device's edits: the values shown side by side
+       * keep this device's, and a field only the other side changed before
+       * deleting keeps theirs (the merge's), not this device's older copy
+       * of it, which would go out as an edit nobody made. The server may
+       * no longer know the task at all (revision 0): then this device's
+       * version is created again. */
+      final = tandem_task_copy (remote->rev == 0 ? conflict->local : conflict->merge->merged);
       final->deleted = FALSE;
       if (remote->rev == 0)
         return queue_create_of (self, final, error) &&
