@@ -130,6 +130,26 @@ acknowledge_all (Fixture *f,
   return server;
 }
 
+/* The server's next version of @server: revision @rev, in the Trash or
+ * not, and with another title when @title is given. */
+static TandemTask *
+server_version (const TandemTask *server,
+                gint64            rev,
+                gboolean          deleted,
+                const char       *title)
+{
+  TandemTask *version = tandem_task_copy (server);
+
+  version->rev = rev;
+  version->deleted = deleted;
+  if (title != NULL)
+    {
+      g_free (version->title);
+      version->title = g_strdup (title);
+    }
+  return version;
+}
+
 static TandemPushSummary
 answer_conflict (Fixture          *f,
                  const TandemTask *current)
@@ -192,8 +212,7 @@ test_clean_conflict_merges (Fixture       *f,
 
   /* Here: the first paragraph. There: the last one, and the title. */
   edit (f, task->id, "notes", "day 1 (museum)\nday 2\nday 3\nday 4\n");
-  remote = tandem_task_copy (server);
-  remote->rev = 2;
+  remote = server_version (server, 2, FALSE, NULL);
   g_free (remote->notes);
   remote->notes = g_strdup ("day 1\nday 2\nday 3\nday 4 (beach)\n");
   g_free (remote->title);
@@ -250,10 +269,7 @@ test_same_title_needs_review_then_resolve (Fixture       *f,
   edit (f, task->id, "title", "Draft here");
   /* A held change made after the edit: it must survive the resolution. */
   g_assert_true (tandem_store_change_tags (f->store, task->id, add, NULL, NULL));
-  remote = tandem_task_copy (server);
-  remote->rev = 2;
-  g_free (remote->title);
-  remote->title = g_strdup ("Draft there");
+  remote = server_version (server, 2, FALSE, "Draft there");
 
   summary = answer_conflict (f, remote);
   g_assert_cmpuint (summary.conflicts, ==, 1);
@@ -324,9 +340,7 @@ test_edit_vs_delete_restore_or_discard (Fixture       *f,
   TandemPushSummary summary;
 
   edit (f, task->id, "notes", "worth keeping");
-  remote = tandem_task_copy (server);
-  remote->rev = 2;
-  remote->deleted = TRUE;
+  remote = server_version (server, 2, TRUE, NULL);
 
   summary = answer_conflict (f, remote);
   g_assert_cmpuint (summary.conflicts, ==, 1);
@@ -373,10 +387,7 @@ test_delete_while_edit_question_open (Fixture       *f,
   TandemPushSummary summary;
 
   edit (f, task->id, "title", "Draft here");
-  remote = tandem_task_copy (server);
-  remote->rev = 2;
-  g_free (remote->title);
-  remote->title = g_strdup ("Draft there");
+  remote = server_version (server, 2, FALSE, "Draft there");
   summary = answer_conflict (f, remote);
   g_assert_cmpuint (summary.conflicts, ==, 1);
 
@@ -447,9 +458,7 @@ test_restore_of_own_delete_meets_newer_delete (Fixture       *f,
   g_assert_no_error (error);
 
   /* The other device's delete, read before the ops went out. */
-  remote = tandem_task_copy (server);
-  remote->rev = 2;
-  remote->deleted = TRUE;
+  remote = server_version (server, 2, TRUE, NULL);
   g_ptr_array_add (records, tandem_record_new_task (tandem_task_copy (remote)));
   g_assert_true (tandem_store_apply_changes (f->store, records, "cursor-2", NULL, &error));
   g_assert_no_error (error);
@@ -488,11 +497,7 @@ test_restore_keeps_answered_title (Fixture       *f,
   TandemOp *op;
 
   edit (f, task->id, "title", "Plan here");
-  deleted = tandem_task_copy (server);
-  deleted->rev = 2;
-  deleted->deleted = TRUE;
-  g_free (deleted->title);
-  deleted->title = g_strdup ("Plan there");
+  deleted = server_version (server, 2, TRUE, "Plan there");
 
   summary = answer_conflict (f, deleted);
   g_assert_cmpuint (summary.conflicts, ==, 1);
@@ -586,10 +591,7 @@ test_undone_delete_claims_no_field (Fixture       *f,
 
   g_assert_true (tandem_store_delete_task (f->store, task->id, &error));
   g_assert_no_error (error);
-  renamed = tandem_task_copy (server);
-  renamed->rev = 2;
-  g_free (renamed->title);
-  renamed->title = g_strdup ("Plan, second");
+  renamed = server_version (server, 2, FALSE, "Plan, second");
   g_ptr_array_add (records, tandem_record_new_task (tandem_task_copy (renamed)));
   g_assert_true (tandem_store_apply_changes (f->store, records, "cursor-2", NULL, &error));
   g_assert_no_error (error);
@@ -641,8 +643,7 @@ test_question_gone_after_pull_merges (Fixture       *f,
   gboolean merged_line = FALSE;
 
   edit (f, task->id, "notes", "day 1 (museum)\nday 2\n");
-  remote = tandem_task_copy (server);
-  remote->rev = 2;
+  remote = server_version (server, 2, FALSE, NULL);
   g_free (remote->notes);
   remote->notes = g_strdup ("day 1 (beach)\nday 2\n");
   summary = answer_conflict (f, remote);
@@ -694,11 +695,7 @@ test_restore_with_my_edits_keeps_their_title (Fixture       *f,
   TandemOp *op;
 
   edit (f, task->id, "notes", "written here\n");
-  deleted = tandem_task_copy (server);
-  deleted->rev = 3;
-  deleted->deleted = TRUE;
-  g_free (deleted->title);
-  deleted->title = g_strdup ("Plan there");
+  deleted = server_version (server, 3, TRUE, "Plan there");
 
   summary = answer_conflict (f, deleted);
   g_assert_cmpuint (summary.conflicts, ==, 1);
@@ -740,9 +737,7 @@ test_discard_takes_tombstone (Fixture       *f,
   g_autoptr(GError) error = NULL;
 
   edit (f, task->id, "title", "Let go, edited");
-  remote = tandem_task_copy (server);
-  remote->rev = 2;
-  remote->deleted = TRUE;
+  remote = server_version (server, 2, TRUE, NULL);
   answer_conflict (f, remote);
 
   g_assert_true (tandem_store_resolve_conflict (f->store, task->id, TANDEM_RESOLUTION_REMOTE, NULL,
@@ -772,8 +767,7 @@ test_pull_rebases_pending (Fixture       *f,
   /* A pending local edit, then a pulled change to another field. */
   edit (f, task->id, "title", "Pulled here");
   ops_before = outbox (f);
-  remote = tandem_task_copy (server);
-  remote->rev = 2;
+  remote = server_version (server, 2, FALSE, NULL);
   remote->priority = 3;
   g_ptr_array_add (records, tandem_record_new_task (tandem_task_copy (remote)));
   g_assert_true (tandem_store_apply_changes (f->store, records, "cursor-2", NULL, &error));
