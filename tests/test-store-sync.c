@@ -433,6 +433,44 @@ test_delete_while_edit_question_open (Fixture       *f,
   }
 }
 
+/* Deleted here, renamed on another device: "deleted here, edited there"
+ * is asked. The user restores the task instead of answering: that is the
+ * answer. Nothing else collides, so the question goes, the other device's
+ * title shows, and nothing of the delete is left to go out. */
+static void
+test_restore_answers_delete_question (Fixture       *f,
+                                      gconstpointer  data)
+{
+  g_autoptr(TandemTask) task = create (f, "Errand", "");
+  g_autoptr(TandemTask) server = acknowledge_all (f, 1);
+  g_autoptr(TandemTask) remote = NULL;
+  g_autoptr(TandemTask) row = NULL;
+  g_autoptr(GPtrArray) ops = NULL;
+  g_autoptr(GError) error = NULL;
+  TandemPushSummary summary;
+
+  g_assert_true (tandem_store_delete_task (f->store, task->id, &error));
+  remote = server_version (server, 2, FALSE, "Errand, renamed");
+  summary = answer_conflict (f, remote);
+  g_assert_cmpuint (summary.conflicts, ==, 1);
+  {
+    g_autoptr(TandemConflict) conflict = tandem_store_get_conflict (f->store, task->id, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpint (conflict->kind, ==, TANDEM_CONFLICT_DELETE_VS_EDIT);
+  }
+
+  g_assert_true (tandem_store_restore_task (f->store, task->id, &error));
+  g_assert_no_error (error);
+  g_assert_null (tandem_store_get_conflict (f->store, task->id, NULL));
+  row = get (f, task->id);
+  g_assert_false (row->deleted);
+  g_assert_cmpstr (row->title, ==, "Errand, renamed");
+  ops = outbox (f);
+  for (guint i = 0; i < ops->len; i++)
+    g_assert_cmpint (((TandemOp *) g_ptr_array_index (ops, i))->kind, !=, TANDEM_OP_DELETE);
+}
+
 /* This device edited a task, deleted it and restored it, all before it
  * heard that another device deleted it. The 409 comes back for the edit,
  * the first op queued, not for the restore: the restore undid this
@@ -890,6 +928,7 @@ main (int    argc,
   ADD ("/store-sync/edit-vs-delete-restore", test_edit_vs_delete_restore_or_discard);
   ADD ("/store-sync/restore-keeps-answered-title", test_restore_keeps_answered_title);
   ADD ("/store-sync/delete-while-edit-question-open", test_delete_while_edit_question_open);
+  ADD ("/store-sync/restore-answers-delete-question", test_restore_answers_delete_question);
   ADD ("/store-sync/restore-of-own-delete-meets-newer-delete",
        test_restore_of_own_delete_meets_newer_delete);
   ADD ("/store-sync/undone-delete-claims-no-field", test_undone_delete_claims_no_field);

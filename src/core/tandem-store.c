@@ -1851,6 +1851,51 @@ typedef struct
   gboolean    deleted;
 } SetDeleted;
 
+static gboolean handle_conflict (TandemStore       *self,
+                                 const TandemOp    *op,
+                                 const TandemTask  *remote,
+                                 TandemPushSummary *summary,
+                                 GError           **error);
+static gboolean clear_conflict (TandemStore *self,
+                                const char  *task_id,
+                                GError     **error);
+static GPtrArray *ops_of_entity (TandemStore *self,
+                                 const char  *entity_id,
+                                 GError     **error);
+
+/* "Deleted here, edited there" is open and the user restores the task:
+ * that answers it. When nothing else collides (no value edited on both
+ * sides), the held changes merge with the other device's version by the
+ * field policies, as a 409 that merges cleanly does; otherwise the
+ * question becomes the one about the values (complete_conflict()). */
+static gboolean
+settle_question_after_restore (TandemStore *self,
+                               const char  *task_id,
+                               GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(TandemConflict) conflict = tandem_store_get_conflict (self, task_id, &local_error);
+  g_autoptr(GPtrArray) ops = NULL;
+  TandemPushSummary ignored = { 0 };
+
+  if (conflict == NULL)
+    {
+      if (g_error_matches (local_error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND))
+        return TRUE;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (conflict->kind != TANDEM_CONFLICT_DELETE_VS_EDIT || conflict->local->deleted ||
+      conflict->merge->conflicts->len > 0)
+    return TRUE;
+
+  if (!clear_conflict (self, task_id, error) || !(ops = ops_of_entity (self, task_id, error)))
+    return FALSE;
+  if (ops->len == 0)
+    return refresh_sync_status (self, TANDEM_ENTITY_TASK, task_id, error);
+  return handle_conflict (self, g_ptr_array_index (ops, 0), conflict->remote, &ignored, error);
+}
+
 static gboolean
 set_deleted (TandemStore *self,
              gpointer     data,
@@ -1897,7 +1942,8 @@ set_deleted (TandemStore *self,
   return write_task_row (self, task, error) && insert_op (self, op, error) &&
          refresh_sync_status (self, TANDEM_ENTITY_TASK, task->id, error) &&
          add_history (self, task->id, "local", self->device_id, NULL, NULL, NULL,
-                      s->deleted ? "deleted" : "restored", error);
+                      s->deleted ? "deleted" : "restored", error) &&
+         (s->deleted || settle_question_after_restore (self, task->id, error));
 }
 
 gboolean
