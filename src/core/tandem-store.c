@@ -3500,6 +3500,7 @@ apply_remote_task (TandemStore      *self,
   g_autoptr(TandemTask) known = tandem_store_get_task_base (self, server->id, &local_error);
   g_autoptr(TandemTask) row = NULL;
   g_autofree char *snapshot = NULL;
+  gboolean question_moved = FALSE;
 
   if (local_error != NULL &&
       !g_error_matches (local_error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND))
@@ -3545,13 +3546,16 @@ apply_remote_task (TandemStore      *self,
     sqlite3_bind_int (stmt, 5, server->deleted ? 1 : 0);
     if (!step_done (self, stmt, NC_("database action", "update a conflict"), error))
       return FALSE;
+    /* Only a question that now holds this version can have settled: the
+     * other records of a long pull cost no lookup. */
+    question_moved = sqlite3_changes (self->db) > 0;
   }
 
   /* A record this device never had that was deleted before it arrived has
    * nothing to show but the Trash; keep it there like any other. */
   return record_remote_history (self, known, server, error) &&
          rebase_task_with_snapshot (self, server, snapshot, error) &&
-         merge_settled_question (self, server, error);
+         (!question_moved || merge_settled_question (self, server, error));
 }
 
 static gboolean
