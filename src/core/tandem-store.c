@@ -1863,6 +1863,44 @@ static GPtrArray *ops_of_entity (TandemStore *self,
                                  const char  *entity_id,
                                  GError     **error);
 
+/* The open question about @task_id into @conflict, or NULL when there is
+ * none; FALSE only on a database error. */
+static gboolean
+lookup_question (TandemStore     *self,
+                 const char      *task_id,
+                 TandemConflict **conflict,
+                 GError         **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  *conflict = tandem_store_get_conflict (self, task_id, &local_error);
+  if (*conflict != NULL ||
+      g_error_matches (local_error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND))
+    return TRUE;
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
+}
+
+/* A question with nothing left to ask goes, and the held changes merge
+ * with @remote by the field policies, as a 409 that merges cleanly does
+ * (DESIGN §5 step 2), against the first of them, the op the server would
+ * refuse. */
+static gboolean
+merge_instead_of_asking (TandemStore      *self,
+                         const char       *task_id,
+                         const TandemTask *remote,
+                         GError          **error)
+{
+  g_autoptr(GPtrArray) ops = NULL;
+  TandemPushSummary ignored = { 0 };
+
+  if (!clear_conflict (self, task_id, error) || !(ops = ops_of_entity (self, task_id, error)))
+    return FALSE;
+  if (ops->len == 0)
+    return refresh_sync_status (self, TANDEM_ENTITY_TASK, task_id, error);
+  return handle_conflict (self, g_ptr_array_index (ops, 0), remote, &ignored, error);
+}
+
 /* "Deleted here, edited there" is open and the user restores the task:
  * that answers it. When nothing else collides (no value edited on both
  * sides), the held changes merge with the other device's version by the
@@ -1873,27 +1911,14 @@ settle_question_after_restore (TandemStore *self,
                                const char  *task_id,
                                GError     **error)
 {
-  g_autoptr(GError) local_error = NULL;
-  g_autoptr(TandemConflict) conflict = tandem_store_get_conflict (self, task_id, &local_error);
-  g_autoptr(GPtrArray) ops = NULL;
-  TandemPushSummary ignored = { 0 };
+  g_autoptr(TandemConflict) conflict = NULL;
 
-  if (conflict == NULL)
-    {
-      if (g_error_matches (local_error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND))
-        return TRUE;
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-  if (conflict->kind != TANDEM_CONFLICT_DELETE_VS_EDIT || conflict->local->deleted ||
-      conflict->merge->conflicts->len > 0)
-    return TRUE;
-
-  if (!clear_conflict (self, task_id, error) || !(ops = ops_of_entity (self, task_id, error)))
+  if (!lookup_question (self, task_id, &conflict, error))
     return FALSE;
-  if (ops->len == 0)
-    return refresh_sync_status (self, TANDEM_ENTITY_TASK, task_id, error);
-  return handle_conflict (self, g_ptr_array_index (ops, 0), conflict->remote, &ignored, error);
+  if (conflict == NULL || conflict->kind != TANDEM_CONFLICT_DELETE_VS_EDIT ||
+      conflict->local->deleted || conflict->merge->conflicts->len > 0)
+    return TRUE;
+  return merge_instead_of_asking (self, task_id, conflict->remote, error);
 }
 
 static gboolean
@@ -3449,46 +3474,26 @@ record_remote_history (TandemStore      *self,
   return TRUE;
 }
 
-static gboolean clear_conflict (TandemStore *self,
-                                const char  *task_id,
-                                GError     **error);
-
 /* A question about values still open when a newer version of its task
  * arrives: when the other device's value has moved on so that it no longer
  * collides with this device's (its notes hunk now apart from the one
- * written here, say), nothing is left to ask. The held edits then merge by
- * the field policies, as a 409 that merges cleanly does (DESIGN §5 step
- * 2), against the first of them, the op the server would refuse. */
+ * written here, say), nothing is left to ask, and the held edits merge. */
 static gboolean
 merge_settled_question (TandemStore      *self,
                         const TandemTask *server,
                         GError          **error)
 {
-  g_autoptr(GError) local_error = NULL;
   g_autoptr(TandemConflict) conflict = NULL;
-  g_autoptr(GPtrArray) ops = NULL;
-  TandemPushSummary ignored = { 0 };
 
   if (server->deleted)
     return TRUE;
-  if (!(conflict = tandem_store_get_conflict (self, server->id, &local_error)))
-    {
-      if (g_error_matches (local_error, TANDEM_STORE_ERROR, TANDEM_STORE_ERROR_NOT_FOUND))
-        return TRUE;
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-  /* A question that already holds a newer version waits for that one. */
-  if (conflict->remote_rev != server->rev || conflict->kind != TANDEM_CONFLICT_EDIT ||
-      conflict->merge->conflicts->len > 0)
-    return TRUE;
-
-  if (!clear_conflict (self, server->id, error) ||
-      !(ops = ops_of_entity (self, server->id, error)))
+  if (!lookup_question (self, server->id, &conflict, error))
     return FALSE;
-  if (ops->len == 0)
-    return refresh_sync_status (self, TANDEM_ENTITY_TASK, server->id, error);
-  return handle_conflict (self, g_ptr_array_index (ops, 0), server, &ignored, error);
+  /* A question that already holds a newer version waits for that one. */
+  if (conflict == NULL || conflict->remote_rev != server->rev ||
+      conflict->kind != TANDEM_CONFLICT_EDIT || conflict->merge->conflicts->len > 0)
+    return TRUE;
+  return merge_instead_of_asking (self, server->id, server, error);
 }
 
 static gboolean
