@@ -660,6 +660,77 @@ test_undone_delete_claims_no_field (Fixture       *f,
   g_assert_cmpstr (json_object_get_string_member (op->patch, "comment_id"), ==, comment_id);
 }
 
+/* This device deleted a task, then read another device's new title for it
+ * (the row, in the Trash, follows the server) before its delete went out;
+ * meanwhile a third device renamed it again. The title this device holds
+ * came from elsewhere: it is no edit of its own, so it collides with
+ * nothing. When the third device also deleted the task, the 409 merges
+ * (deleted on both sides) without a question; when it did not, the
+ * question is only the delete's. */
+static void
+test_pulled_title_under_delete_claims_nothing (Fixture       *f,
+                                               gconstpointer  data)
+{
+  g_autoptr(TandemTask) task = create (f, "Plan", "");
+  g_autoptr(TandemTask) server = acknowledge_all (f, 1);
+  g_autoptr(TandemTask) renamed = NULL;
+  g_autoptr(TandemTask) row = NULL;
+  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_record_free);
+  g_autoptr(GPtrArray) ops = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean deleted_there = GPOINTER_TO_INT (data);
+  g_autoptr(TandemTask) remote = NULL;
+  TandemPushSummary summary;
+
+  g_assert_true (tandem_store_delete_task (f->store, task->id, &error));
+  g_assert_no_error (error);
+  renamed = server_version (server, 2, FALSE, "Plan, second");
+  g_ptr_array_add (records, tandem_record_new_task (tandem_task_copy (renamed)));
+  g_assert_true (tandem_store_apply_changes (f->store, records, "cursor-2", NULL, &error));
+  g_assert_no_error (error);
+  row = get (f, task->id);
+  g_assert_true (row->deleted);
+  g_assert_cmpstr (row->title, ==, "Plan, second");
+  g_clear_pointer (&row, tandem_task_free);
+
+  remote = server_version (renamed, 3, deleted_there, "Plan, third");
+  summary = answer_conflict (f, remote);
+  if (deleted_there)
+    {
+      g_assert_cmpuint (summary.conflicts, ==, 0);
+      g_assert_cmpuint (summary.merged, ==, 1);
+      g_assert_null (tandem_store_get_conflict (f->store, task->id, NULL));
+      ops = outbox (f);
+      g_assert_cmpuint (ops->len, ==, 0);
+      row = get (f, task->id);
+      g_assert_true (row->deleted);
+      g_assert_cmpstr (row->title, ==, "Plan, third");
+      g_assert_cmpint (row->rev, ==, 3);
+      g_assert_cmpint (row->sync_status, ==, TANDEM_SYNC_SYNCED);
+    }
+  else
+    {
+      g_autoptr(TandemConflict) conflict = NULL;
+      TandemFieldConflict *c;
+
+      g_assert_cmpuint (summary.conflicts, ==, 1);
+      conflict = tandem_store_get_conflict (f->store, task->id, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (conflict->kind, ==, TANDEM_CONFLICT_DELETE_VS_EDIT);
+      g_assert_cmpuint (conflict->merge->conflicts->len, ==, 1);
+      c = g_ptr_array_index (conflict->merge->conflicts, 0);
+      g_assert_cmpint (c->field, ==, TANDEM_FIELD_DELETED);
+      /* "Delete anyway" sends the delete on the newest revision. */
+      g_assert_true (tandem_store_resolve_conflict (f->store, task->id, TANDEM_RESOLUTION_LOCAL,
+                                                    NULL, &error));
+      g_assert_no_error (error);
+      ops = outbox (f);
+      g_assert_cmpuint (ops->len, ==, 1);
+      g_assert_cmpint (((TandemOp *) g_ptr_array_index (ops, 0))->kind, ==, TANDEM_OP_DELETE);
+      g_assert_cmpint (((TandemOp *) g_ptr_array_index (ops, 0))->base_rev, ==, 3);
+    }
+}
+
 /* A notes question is open when the other device's notes change again, now
  * on a line apart from the one edited here: the pull leaves nothing to ask,
  * so the edits merge by themselves and one update goes out on the newest
@@ -933,6 +1004,10 @@ main (int    argc,
        test_restore_of_own_delete_meets_newer_delete);
   ADD ("/store-sync/undone-delete-claims-no-field", test_undone_delete_claims_no_field);
   ADD ("/store-sync/question-gone-after-pull-merges", test_question_gone_after_pull_merges);
+  g_test_add ("/store-sync/pulled-title-under-delete/deleted-there", Fixture, GINT_TO_POINTER (TRUE),
+              fixture_setup, test_pulled_title_under_delete_claims_nothing, fixture_teardown);
+  g_test_add ("/store-sync/pulled-title-under-delete/edited-there", Fixture, GINT_TO_POINTER (FALSE),
+              fixture_setup, test_pulled_title_under_delete_claims_nothing, fixture_teardown);
   ADD ("/store-sync/restore-with-my-edits-keeps-their-title",
        test_restore_with_my_edits_keeps_their_title);
   ADD ("/store-sync/discard-takes-tombstone", test_discard_takes_tombstone);

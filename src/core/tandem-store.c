@@ -2967,6 +2967,58 @@ edit_base (TandemStore      *self,
   return base;
 }
 
+static const TandemField value_fields[] = {
+  TANDEM_FIELD_TITLE, TANDEM_FIELD_NOTES, TANDEM_FIELD_DONE, TANDEM_FIELD_DUE,
+  TANDEM_FIELD_PRIORITY, TANDEM_FIELD_LIST_ID, TANDEM_FIELD_POSITION,
+};
+
+/* Whether @ops hold a delete no later restore undid. */
+static gboolean
+delete_stands (GPtrArray *ops)
+{
+  gboolean deleted = FALSE;
+
+  for (guint i = 0; i < ops->len; i++)
+    {
+      TandemOpKind kind = ((const TandemOp *) g_ptr_array_index (ops, i))->kind;
+
+      if (kind == TANDEM_OP_DELETE)
+        deleted = TRUE;
+      else if (kind == TANDEM_OP_RESTORE)
+        deleted = FALSE;
+    }
+  return deleted;
+}
+
+/* This device's side of a merge for a task it deleted: a value field no
+ * queued op wrote holds what the user saw when deleting (the delete's
+ * base, in @base), not the row's copy of it. A pull since the delete moved
+ * the row on to another device's values; compared with @base they would
+ * pass for this device's own edits and collide with any newer ones. */
+static void
+own_side (TandemTask       *local,
+          const TandemTask *base,
+          GPtrArray        *ops)
+{
+  if (!local->deleted || !delete_stands (ops))
+    return;
+
+  for (guint f = 0; f < G_N_ELEMENTS (value_fields); f++)
+    {
+      const char *name = tandem_field_name (value_fields[f]);
+      g_autoptr(JsonNode) value = NULL;
+      gboolean written = FALSE;
+
+      for (guint i = 0; i < ops->len && !written; i++)
+        written = json_object_has_member (((const TandemOp *) g_ptr_array_index (ops, i))->patch,
+                                          name);
+      if (written)
+        continue;
+      value = tandem_task_get_field (base, value_fields[f]);
+      tandem_task_set_field (local, value_fields[f], value, NULL);
+    }
+}
+
 static gboolean
 delete_ops_of (TandemStore *self,
                const char  *entity_id,
@@ -3023,11 +3075,6 @@ requeue_ops_of (TandemStore *self,
   sqlite3_bind_int64 (stmt, 2, after_seq);
   return step_done (self, stmt, NC_("database action", "update the outbox"), error);
 }
-
-static const TandemField value_fields[] = {
-  TANDEM_FIELD_TITLE, TANDEM_FIELD_NOTES, TANDEM_FIELD_DONE, TANDEM_FIELD_DUE,
-  TANDEM_FIELD_PRIORITY, TANDEM_FIELD_LIST_ID, TANDEM_FIELD_POSITION,
-};
 
 /* Replaces the field ops of @final's task by one op of @kind on the
  * server's revision, carrying every value that differs from @remote; tag
@@ -3202,6 +3249,7 @@ handle_conflict (TandemStore       *self,
   if (!(ops = ops_of_entity (self, op->entity_id, error)) ||
       !(base = edit_base (self, local, remote, ops, error)))
     return FALSE;
+  own_side (local, base, ops);
 
   /* A row kept in sight while its edits wait (the task was deleted
    * elsewhere) was not restored here; only a restore op says so. Its
@@ -3684,8 +3732,12 @@ complete_conflict (TandemStore    *self,
                    TandemConflict *conflict,
                    GError        **error)
 {
-  if (!(conflict->local = load_task (self, conflict->task_id, error)))
+  g_autoptr(GPtrArray) ops = NULL;
+
+  if (!(conflict->local = load_task (self, conflict->task_id, error)) ||
+      !(ops = ops_of_entity (self, conflict->task_id, error)))
     return FALSE;
+  own_side (conflict->local, conflict->base, ops);
   conflict->merge = tandem_merge_tasks (conflict->base, conflict->local, conflict->remote);
   /* The user deleted the task here, or restored it, while the question was
    * open: it is now about the delete (keep it deleted, or take the other
