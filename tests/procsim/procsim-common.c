@@ -242,7 +242,7 @@ server_tool (PsWorld    *world,
 void
 ps_rotate_token (PsWorld *world)
 {
-  server_tool (world, "revoke", "--token", world->token);
+  g_free (server_tool (world, "revoke", "--token", world->token));
   g_ptr_array_add (world->old_tokens, world->token);
   world->token = server_tool (world, "create", "--user", "sim");
   world->counts.token_rotations++;
