@@ -150,6 +150,20 @@ server_version (const TandemTask *server,
   return version;
 }
 
+/* Plays a pulled page holding one record: @version, then @cursor. */
+static void
+pull_one (Fixture          *f,
+          const TandemTask *version,
+          const char       *cursor)
+{
+  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_record_free);
+  g_autoptr(GError) error = NULL;
+
+  g_ptr_array_add (records, tandem_record_new_task (tandem_task_copy (version)));
+  g_assert_true (tandem_store_apply_changes (f->store, records, cursor, NULL, &error));
+  g_assert_no_error (error);
+}
+
 static TandemPushSummary
 answer_conflict (Fixture          *f,
                  const TandemTask *current)
@@ -485,7 +499,6 @@ test_restore_of_own_delete_meets_newer_delete (Fixture       *f,
   g_autoptr(TandemTask) server = acknowledge_all (f, 1);
   g_autoptr(TandemTask) remote = NULL;
   g_autoptr(TandemConflict) conflict = NULL;
-  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_record_free);
   g_autoptr(GPtrArray) ops = NULL;
   g_autoptr(GError) error = NULL;
   TandemPushSummary summary;
@@ -497,9 +510,7 @@ test_restore_of_own_delete_meets_newer_delete (Fixture       *f,
 
   /* The other device's delete, read before the ops went out. */
   remote = server_version (server, 2, TRUE, NULL);
-  g_ptr_array_add (records, tandem_record_new_task (tandem_task_copy (remote)));
-  g_assert_true (tandem_store_apply_changes (f->store, records, "cursor-2", NULL, &error));
-  g_assert_no_error (error);
+  pull_one (f, remote, "cursor-2");
 
   summary = answer_conflict (f, remote);
   g_assert_cmpuint (summary.conflicts, ==, 1);
@@ -620,7 +631,6 @@ test_undone_delete_claims_no_field (Fixture       *f,
   g_autoptr(TandemTask) renamed = NULL;
   g_autoptr(TandemTask) remote = NULL;
   g_autoptr(TandemTask) row = NULL;
-  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_record_free);
   g_autoptr(GPtrArray) ops = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *comment_id = NULL;
@@ -630,9 +640,7 @@ test_undone_delete_claims_no_field (Fixture       *f,
   g_assert_true (tandem_store_delete_task (f->store, task->id, &error));
   g_assert_no_error (error);
   renamed = server_version (server, 2, FALSE, "Plan, second");
-  g_ptr_array_add (records, tandem_record_new_task (tandem_task_copy (renamed)));
-  g_assert_true (tandem_store_apply_changes (f->store, records, "cursor-2", NULL, &error));
-  g_assert_no_error (error);
+  pull_one (f, renamed, "cursor-2");
   g_assert_true (tandem_store_restore_task (f->store, task->id, &error));
   g_assert_no_error (error);
   comment_id = tandem_store_add_comment (f->store, task->id, "still on", &error);
@@ -675,7 +683,6 @@ test_pulled_title_under_delete_claims_nothing (Fixture       *f,
   g_autoptr(TandemTask) server = acknowledge_all (f, 1);
   g_autoptr(TandemTask) renamed = NULL;
   g_autoptr(TandemTask) row = NULL;
-  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_record_free);
   g_autoptr(GPtrArray) ops = NULL;
   g_autoptr(GError) error = NULL;
   gboolean deleted_there = GPOINTER_TO_INT (data);
@@ -685,9 +692,7 @@ test_pulled_title_under_delete_claims_nothing (Fixture       *f,
   g_assert_true (tandem_store_delete_task (f->store, task->id, &error));
   g_assert_no_error (error);
   renamed = server_version (server, 2, FALSE, "Plan, second");
-  g_ptr_array_add (records, tandem_record_new_task (tandem_task_copy (renamed)));
-  g_assert_true (tandem_store_apply_changes (f->store, records, "cursor-2", NULL, &error));
-  g_assert_no_error (error);
+  pull_one (f, renamed, "cursor-2");
   row = get (f, task->id);
   g_assert_true (row->deleted);
   g_assert_cmpstr (row->title, ==, "Plan, second");
@@ -743,7 +748,6 @@ test_question_gone_after_pull_merges (Fixture       *f,
   g_autoptr(TandemTask) server = acknowledge_all (f, 1);
   g_autoptr(TandemTask) remote = NULL;
   g_autoptr(TandemTask) row = NULL;
-  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_record_free);
   g_autoptr(GPtrArray) ops = NULL;
   g_autoptr(GPtrArray) history = NULL;
   g_autoptr(GError) error = NULL;
@@ -762,9 +766,7 @@ test_question_gone_after_pull_merges (Fixture       *f,
   remote->rev = 3;
   g_free (remote->notes);
   remote->notes = g_strdup ("day 1\nday 2\nday 3\n");
-  g_ptr_array_add (records, tandem_record_new_task (tandem_task_copy (remote)));
-  g_assert_true (tandem_store_apply_changes (f->store, records, "cursor-3", NULL, &error));
-  g_assert_no_error (error);
+  pull_one (f, remote, "cursor-3");
 
   g_assert_null (tandem_store_get_conflict (f->store, task->id, NULL));
   row = get (f, task->id);
@@ -867,10 +869,8 @@ test_pull_rebases_pending (Fixture       *f,
   g_autoptr(TandemTask) server = acknowledge_all (f, 1);
   g_autoptr(TandemTask) remote = NULL;
   g_autoptr(TandemTask) row = NULL;
-  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) tandem_record_free);
   g_autoptr(GPtrArray) ops_before = NULL;
   g_autoptr(GPtrArray) ops_after = NULL;
-  g_autoptr(GError) error = NULL;
   g_autofree char *cursor = NULL;
 
   /* A pending local edit, then a pulled change to another field. */
@@ -878,9 +878,7 @@ test_pull_rebases_pending (Fixture       *f,
   ops_before = outbox (f);
   remote = server_version (server, 2, FALSE, NULL);
   remote->priority = 3;
-  g_ptr_array_add (records, tandem_record_new_task (tandem_task_copy (remote)));
-  g_assert_true (tandem_store_apply_changes (f->store, records, "cursor-2", NULL, &error));
-  g_assert_no_error (error);
+  pull_one (f, remote, "cursor-2");
 
   row = get (f, task->id);
   g_assert_cmpstr (row->title, ==, "Pulled here");   /* the local edit stays on top */
@@ -900,7 +898,7 @@ test_pull_rebases_pending (Fixture       *f,
   g_assert_cmpstr (cursor, ==, "cursor-2");
 
   /* The same page again (a crash before the next one) changes nothing. */
-  g_assert_true (tandem_store_apply_changes (f->store, records, "cursor-2", NULL, &error));
+  pull_one (f, remote, "cursor-2");
   g_clear_pointer (&row, tandem_task_free);
   row = get (f, task->id);
   g_assert_cmpstr (row->title, ==, "Pulled here");
