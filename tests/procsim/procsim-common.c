@@ -1522,6 +1522,32 @@ server_view_load (PsWorld    *world,
   sqlite3_close (db);
 }
 
+/* The server's history of @task_id, for a failure about it: revision,
+ * device, op id and kind of every change tell which write did what. */
+static void
+print_server_history (PsWorld    *world,
+                      const char *task_id)
+{
+  sqlite3 *db = open_server_db (world);
+  sqlite3_stmt *stmt = NULL;
+
+  g_printerr ("--- the server's history of %s: rev at device op kind field old -> new ---\n", task_id);
+  if (sqlite3_prepare_v2 (db, "SELECT rev, at, device_id, op_id, kind, field, old_value, new_value "
+                              "FROM history WHERE entity_id = ? ORDER BY id",
+                          -1, &stmt, NULL) == SQLITE_OK)
+    {
+      sqlite3_bind_text (stmt, 1, task_id, -1, SQLITE_STATIC);
+      while (sqlite3_step (stmt) == SQLITE_ROW)
+        g_printerr ("%d %s %s %s %s %s %.60s -> %.60s\n", sqlite3_column_int (stmt, 0),
+                    sqlite3_column_text (stmt, 1), sqlite3_column_text (stmt, 2),
+                    sqlite3_column_text (stmt, 3), sqlite3_column_text (stmt, 4),
+                    sqlite3_column_text (stmt, 5), sqlite3_column_text (stmt, 6),
+                    sqlite3_column_text (stmt, 7));
+    }
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+}
+
 /* No op took effect twice: each op id the server recorded belongs to one
  * revision; no record was brought back from the Trash but by a restore. */
 static void
@@ -1547,9 +1573,12 @@ check_server_log (PsWorld *world)
                                            "AND (kind IS NULL OR kind <> 'restore')",
                                        -1, &stmt, NULL), ==, SQLITE_OK);
   if (sqlite3_step (stmt) == SQLITE_ROW)
-    ps_fail (world, "task %s came back from the Trash at revision %d by a “%s” op (%s)",
+    {
+      print_server_history (world, (const char *) sqlite3_column_text (stmt, 0));
+      ps_fail (world, "task %s came back from the Trash at revision %d by a “%s” op (%s)",
              sqlite3_column_text (stmt, 0), sqlite3_column_int (stmt, 1),
              sqlite3_column_text (stmt, 2), sqlite3_column_text (stmt, 3));
+    }
   sqlite3_finalize (stmt);
   sqlite3_close (db);
 }
@@ -1895,8 +1924,11 @@ check_deletes (PsWorld    *world,
           for (guint dev = 0; dev < world->devices->len && !asked; dev++)
             asked = device_history_explains (world, dev, task->id, "deleted");
           if (!asked)
-            ps_fail (world, "task %s was deleted (event %" G_GUINT64_FORMAT ") and is live on the "
-                            "server, though nobody restored it", task->id, task->last_delete);
+            {
+              print_server_history (world, task->id);
+              ps_fail (world, "task %s was deleted (event %" G_GUINT64_FORMAT ") and is live on "
+                              "the server, though nobody restored it", task->id, task->last_delete);
+            }
         }
       if (deleted && task->last_delete == 0)
         ps_fail (world, "task %s is deleted on the server, though nobody deleted it", task->id);
