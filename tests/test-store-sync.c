@@ -74,6 +74,20 @@ outbox (Fixture *f)
   return ops;
 }
 
+/* The one op the outbox holds, of @kind (a copy). */
+static TandemOp *
+only_op (Fixture      *f,
+         TandemOpKind  kind)
+{
+  g_autoptr(GPtrArray) ops = outbox (f);
+  const TandemOp *op;
+
+  g_assert_cmpuint (ops->len, ==, 1);
+  op = g_ptr_array_index (ops, 0);
+  g_assert_cmpint (op->kind, ==, kind);
+  return tandem_op_copy (op);
+}
+
 static TandemTask *
 get (Fixture    *f,
      const char *id)
@@ -218,10 +232,9 @@ test_clean_conflict_merges (Fixture       *f,
   g_autoptr(TandemTask) server = acknowledge_all (f, 1);
   g_autoptr(TandemTask) remote = NULL;
   g_autoptr(TandemTask) row = NULL;
-  g_autoptr(GPtrArray) ops = NULL;
   g_autoptr(GPtrArray) history = NULL;
   TandemPushSummary summary;
-  TandemOp *op;
+  g_autoptr(TandemOp) op = NULL;
   gboolean merged_line = FALSE;
 
   /* Here: the first paragraph. There: the last one, and the title. */
@@ -242,10 +255,7 @@ test_clean_conflict_merges (Fixture       *f,
   g_assert_cmpint (row->sync_status, ==, TANDEM_SYNC_PENDING);
 
   /* One op on the remote revision carrying only what differs from it. */
-  ops = outbox (f);
-  g_assert_cmpuint (ops->len, ==, 1);
-  op = g_ptr_array_index (ops, 0);
-  g_assert_cmpint (op->kind, ==, TANDEM_OP_UPDATE);
+  op = only_op (f, TANDEM_OP_UPDATE);
   g_assert_cmpint (op->base_rev, ==, 2);
   g_assert_cmpuint (json_object_get_size (op->patch), ==, 1);
   g_assert_cmpstr (json_object_get_string_member (op->patch, "notes"), ==, row->notes);
@@ -349,8 +359,8 @@ test_edit_vs_delete_restore_or_discard (Fixture       *f,
   g_autoptr(TandemTask) server = acknowledge_all (f, 1);
   g_autoptr(TandemTask) remote = NULL;
   g_autoptr(TandemTask) row = NULL;
-  g_autoptr(GPtrArray) ops = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(TandemOp) op = NULL;
   TandemPushSummary summary;
 
   edit (f, task->id, "notes", "worth keeping");
@@ -376,12 +386,9 @@ test_edit_vs_delete_restore_or_discard (Fixture       *f,
   row = get (f, task->id);
   g_assert_false (row->deleted);
   g_assert_cmpstr (row->notes, ==, "worth keeping");
-  ops = outbox (f);
-  g_assert_cmpuint (ops->len, ==, 1);
-  g_assert_cmpint (((TandemOp *) g_ptr_array_index (ops, 0))->kind, ==, TANDEM_OP_RESTORE);
-  g_assert_cmpint (((TandemOp *) g_ptr_array_index (ops, 0))->base_rev, ==, 2);
-  g_assert_cmpstr (json_object_get_string_member (((TandemOp *) g_ptr_array_index (ops, 0))->patch,
-                                                  "notes"), ==, "worth keeping");
+  op = only_op (f, TANDEM_OP_RESTORE);
+  g_assert_cmpint (op->base_rev, ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (op->patch, "notes"), ==, "worth keeping");
 }
 
 /* A question about a title is open, and the user deletes the task before
@@ -439,11 +446,9 @@ test_delete_while_edit_question_open (Fixture       *f,
   row = get (f, task->id);
   g_assert_true (row->deleted);
   {
-    g_autoptr(GPtrArray) ops = outbox (f);
+    g_autoptr(TandemOp) op = only_op (f, TANDEM_OP_DELETE);
 
-    g_assert_cmpuint (ops->len, ==, 1);
-    g_assert_cmpint (((TandemOp *) g_ptr_array_index (ops, 0))->kind, ==, TANDEM_OP_DELETE);
-    g_assert_cmpint (((TandemOp *) g_ptr_array_index (ops, 0))->base_rev, ==, 2);
+    g_assert_cmpint (op->base_rev, ==, 2);
   }
 }
 
@@ -543,7 +548,7 @@ test_restore_keeps_answered_title (Fixture       *f,
   g_autoptr(GPtrArray) ops = NULL;
   g_autoptr(GError) error = NULL;
   TandemPushSummary summary;
-  TandemOp *op;
+  g_autoptr(TandemOp) op = NULL;
 
   edit (f, task->id, "title", "Plan here");
   deleted = server_version (server, 2, TRUE, "Plan there");
@@ -582,10 +587,7 @@ test_restore_keeps_answered_title (Fixture       *f,
   g_assert_cmpuint (summary.conflicts, ==, 0);
   g_assert_cmpuint (summary.merged, ==, 1);
   g_assert_null (tandem_store_get_conflict (f->store, task->id, NULL));
-  ops = outbox (f);
-  g_assert_cmpuint (ops->len, ==, 1);
-  op = g_ptr_array_index (ops, 0);
-  g_assert_cmpint (op->kind, ==, TANDEM_OP_UPDATE);
+  op = only_op (f, TANDEM_OP_UPDATE);
   g_assert_cmpint (op->base_rev, ==, 4);
   g_assert_cmpstr (json_object_get_string_member (op->patch, "title"), ==, "Plan here");
   g_assert_cmpstr (json_object_get_string_member (op->base, "title"), ==, "Plan there");
@@ -631,11 +633,10 @@ test_undone_delete_claims_no_field (Fixture       *f,
   g_autoptr(TandemTask) renamed = NULL;
   g_autoptr(TandemTask) remote = NULL;
   g_autoptr(TandemTask) row = NULL;
-  g_autoptr(GPtrArray) ops = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *comment_id = NULL;
   TandemPushSummary summary;
-  TandemOp *op;
+  g_autoptr(TandemOp) op = NULL;
 
   g_assert_true (tandem_store_delete_task (f->store, task->id, &error));
   g_assert_no_error (error);
@@ -661,10 +662,7 @@ test_undone_delete_claims_no_field (Fixture       *f,
   g_assert_cmpstr (row->title, ==, "Plan, third");
   g_assert_cmpint (row->rev, ==, 3);
   /* Only the comment goes out: the delete and the restore cancel out. */
-  ops = outbox (f);
-  g_assert_cmpuint (ops->len, ==, 1);
-  op = g_ptr_array_index (ops, 0);
-  g_assert_cmpint (op->kind, ==, TANDEM_OP_COMMENT_ADD);
+  op = only_op (f, TANDEM_OP_COMMENT_ADD);
   g_assert_cmpstr (json_object_get_string_member (op->patch, "comment_id"), ==, comment_id);
 }
 
@@ -716,6 +714,7 @@ test_pulled_title_under_delete_claims_nothing (Fixture       *f,
   else
     {
       g_autoptr(TandemConflict) conflict = NULL;
+      g_autoptr(TandemOp) op = NULL;
       TandemFieldConflict *c;
 
       g_assert_cmpuint (summary.conflicts, ==, 1);
@@ -729,10 +728,8 @@ test_pulled_title_under_delete_claims_nothing (Fixture       *f,
       g_assert_true (tandem_store_resolve_conflict (f->store, task->id, TANDEM_RESOLUTION_LOCAL,
                                                     NULL, &error));
       g_assert_no_error (error);
-      ops = outbox (f);
-      g_assert_cmpuint (ops->len, ==, 1);
-      g_assert_cmpint (((TandemOp *) g_ptr_array_index (ops, 0))->kind, ==, TANDEM_OP_DELETE);
-      g_assert_cmpint (((TandemOp *) g_ptr_array_index (ops, 0))->base_rev, ==, 3);
+      op = only_op (f, TANDEM_OP_DELETE);
+      g_assert_cmpint (op->base_rev, ==, 3);
     }
 }
 
@@ -748,11 +745,10 @@ test_question_gone_after_pull_merges (Fixture       *f,
   g_autoptr(TandemTask) server = acknowledge_all (f, 1);
   g_autoptr(TandemTask) remote = NULL;
   g_autoptr(TandemTask) row = NULL;
-  g_autoptr(GPtrArray) ops = NULL;
   g_autoptr(GPtrArray) history = NULL;
   g_autoptr(GError) error = NULL;
   TandemPushSummary summary;
-  TandemOp *op;
+  g_autoptr(TandemOp) op = NULL;
   gboolean merged_line = FALSE;
 
   edit (f, task->id, "notes", "day 1 (museum)\nday 2\n");
@@ -772,10 +768,7 @@ test_question_gone_after_pull_merges (Fixture       *f,
   row = get (f, task->id);
   g_assert_cmpstr (row->notes, ==, "day 1 (museum)\nday 2\nday 3\n");
   g_assert_cmpint (row->sync_status, ==, TANDEM_SYNC_PENDING);
-  ops = outbox (f);
-  g_assert_cmpuint (ops->len, ==, 1);
-  op = g_ptr_array_index (ops, 0);
-  g_assert_cmpint (op->kind, ==, TANDEM_OP_UPDATE);
+  op = only_op (f, TANDEM_OP_UPDATE);
   g_assert_cmpint (op->base_rev, ==, 3);
   g_assert_cmpstr (json_object_get_string_member (op->patch, "notes"), ==,
                    "day 1 (museum)\nday 2\nday 3\n");
@@ -800,10 +793,9 @@ test_restore_with_my_edits_keeps_their_title (Fixture       *f,
   g_autoptr(TandemTask) server = acknowledge_all (f, 1);
   g_autoptr(TandemTask) deleted = NULL;
   g_autoptr(TandemTask) row = NULL;
-  g_autoptr(GPtrArray) ops = NULL;
   g_autoptr(GError) error = NULL;
   TandemPushSummary summary;
-  TandemOp *op;
+  g_autoptr(TandemOp) op = NULL;
 
   edit (f, task->id, "notes", "written here\n");
   deleted = server_version (server, 3, TRUE, "Plan there");
@@ -823,10 +815,7 @@ test_restore_with_my_edits_keeps_their_title (Fixture       *f,
                                                 &error));
   g_assert_no_error (error);
 
-  ops = outbox (f);
-  g_assert_cmpuint (ops->len, ==, 1);
-  op = g_ptr_array_index (ops, 0);
-  g_assert_cmpint (op->kind, ==, TANDEM_OP_RESTORE);
+  op = only_op (f, TANDEM_OP_RESTORE);
   g_assert_cmpint (op->base_rev, ==, 3);
   g_assert_cmpstr (json_object_get_string_member (op->patch, "notes"), ==, "written here\n");
   g_assert_false (json_object_has_member (op->patch, "title"));
